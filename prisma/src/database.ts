@@ -1,0 +1,65 @@
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { PrismaClient } from './generated/prisma/client.js';
+
+/** Where the embedded database lives when no DATABASE_URL is given (ignored by git). */
+export const DEFAULT_PGLITE_DIR = fileURLToPath(new URL('../../.data/pglite', import.meta.url));
+
+export interface DatabaseOptions {
+  /** A PostgreSQL connection string. When absent, embedded PGlite is used. */
+  url?: string;
+  /** PGlite data folder; `memory://` for a throw-away database. Ignored when `url` is set. */
+  dataDir?: string;
+  /** Connection pool size for PostgreSQL. */
+  poolSize?: number;
+}
+
+/** One open database: a shared Prisma client plus a way to observe every SQL statement. */
+export interface Database {
+  kind: 'postgresql' | 'pglite';
+  prisma: PrismaClient;
+  adapterFactory: SqlMigrationAwareDriverAdapterFactory;
+  /** Subscribes to every SQL statement the client sends; returns the unsubscribe function. */
+  onQuery(listener: (sql: string) => void): () => void;
+  close(): Promise<void>;
+}
+
+/** Opens PostgreSQL through @prisma/adapter-pg when a URL is given, embedded PGlite otherwise. */
+export async function openDatabase({ url, dataDir = DEFAULT_PGLITE_DIR, poolSize = 10 }: DatabaseOptions = {}): Promise<Database> {
+  let adapterFactory: SqlMigrationAwareDriverAdapterFactory;
+  let closeDriver: () => Promise<void>;
+  let kind: Database['kind'];
+  if (url) {
+    kind = 'postgresql';
+    adapterFactory = new PrismaPg({ connectionString: url, max: poolSize });
+    closeDriver = async () => {};
+  } else {
+    kind = 'pglite';
+    if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
+    const pglite = await PGlite.create(dataDir);
+    adapterFactory = new PrismaPGlite(pglite);
+    closeDriver = () => pglite.close();
+  }
+  const listeners = new Set<(sql: string) => void>();
+  const prisma = new PrismaClient({ adapter: adapterFactory, log: [{ emit: 'event', level: 'query' }] });
+  prisma.$on('query', (event) => {
+    for (const listener of listeners) listener(event.query);
+  });
+  return {
+    kind,
+    prisma,
+    adapterFactory,
+    onQuery(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      await prisma.$disconnect();
+      await closeDriver();
+    },
+  };
+}
