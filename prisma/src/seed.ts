@@ -119,7 +119,8 @@ export function generateSeed({ patients = 2000, providers, appointmentsPerPatien
       rows.careTeam.push({ id: `ctm-${pad(i, 6)}-${index}`, patientId: id, providerId, role: index === 0 ? 'PRIMARY' : rand.pick(['ATTENDING', 'CONSULTING', 'NURSE']), periodStart: new Date(anchorMs - rand.int(30, 2000) * DAY), periodEnd: null });
     });
     for (let k = 0; k < appointmentsPerPatient; k++) {
-      const providerId = rand.chance(0.85) ? rand.pick(team) : rand.pick(providerIds);
+      // Visits are with the care team: that relationship is what lets the clinician see the patient.
+      const providerId = rand.pick(team);
       let start: number;
       do {
         let day = anchorMs + rand.int(-180, 90) * DAY;
@@ -138,7 +139,7 @@ export function generateSeed({ patients = 2000, providers, appointmentsPerPatien
     }
     const recorded = () => new Date(anchorMs - rand.int(1, 3000) * DAY);
     const confidentiality = () => (rand.chance(0.03) ? 'R' : 'N');
-    for (let k = rand.int(0, 3); k > 0; k--) {
+    for (let k = rand.int(i === 1 ? 2 : 0, 3); k > 0; k--) {
       const [code, display, reaction] = rand.pick(ALLERGENS);
       rows.allergy.push({ id: clinicalId('alg'), patientId: id, code, display, reaction, severity: rand.pick(['mild', 'moderate', 'severe']), criticality: rand.pick(['low', 'high']), recordedAt: recorded(), sensitivity: 'NONE', confidentiality: 'N' });
     }

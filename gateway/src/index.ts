@@ -1,0 +1,5 @@
+export * from './auth.js';
+export * from './compose.js';
+export * from './dev-token.js';
+export * from './server.js';
+export * from './stack.js';

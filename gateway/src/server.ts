@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
+import type { Fetcher } from '@apollo/utils.fetcher';
+import { Agent, fetch as undiciFetch } from 'undici';
+import {
+  type Config,
+  createHttpHandler,
+  healthRoute,
+  type InternalTokenKey,
+  internalTokenKey,
+  listen,
+  type Listening,
+  maskError,
+  type Principal,
+  signInternalToken,
+} from '@healthgraph/kit';
+import { createTokenVerifier } from './auth.js';
+import { readSupergraph, type SubgraphName } from './compose.js';
+
+/** Per-request gateway context: who is calling, and the token that tells the subgraphs so. */
+export interface GatewayContext {
+  principal: Principal;
+  requestId: string;
+  subgraphToken: string;
+}
+
+export interface GatewayOptions {
+  config: Config;
+  /** Where each subgraph is served (defaults to config.subgraphUrls). */
+  subgraphUrls?: Record<SubgraphName, string>;
+  /** The supergraph SDL (defaults to the committed schema/supergraph.graphql). */
+  supergraphSdl?: string;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
+
+/** Subgraph calls over undici with keep-alive: measurably cheaper than the default fetcher. */
+class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  override willSendRequest({ request, context }: Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['willSendRequest']>>[0]) {
+    // Only the gateway-signed principal travels; the client's own token never reaches a subgraph.
+    if (context.subgraphToken) request.http?.headers.set('authorization', `Bearer ${context.subgraphToken}`);
+    if (context.requestId) request.http?.headers.set('x-request-id', context.requestId);
+  }
+}
+
+/** PHI must not be stored by browsers or shared caches (HIPAA 164.312(e)), nor the request id lost. */
+const responseHeaders: ApolloServerPlugin<GatewayContext> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ response, contextValue }) {
+        response.http.headers.set('cache-control', 'private, no-store');
+        if (contextValue?.requestId) response.http.headers.set('x-request-id', contextValue.requestId);
+      },
+    };
+  },
+};
+
+export interface Gateway {
+  server: ApolloServer<GatewayContext>;
+  gateway: ApolloGateway;
+  listen(port: number, host?: string): Promise<Listening>;
+}
+
+/** Builds the gateway: token verification, subgraph tokens, the committed supergraph, health. */
+export function createGateway({ config, subgraphUrls = config.subgraphUrls, supergraphSdl = readSupergraph() }: GatewayOptions): Gateway {
+  const agent = new Agent({ keepAliveTimeout: 30_000, connections: 64 });
+  const fetcher = ((url: string, init?: object) => undiciFetch(url, { ...init, dispatcher: agent })) as unknown as Fetcher;
+  const gateway = new ApolloGateway({
+    supergraphSdl,
+    buildService: ({ name }) => new SubgraphDataSource({ url: subgraphUrls[name as SubgraphName], fetcher }),
+  });
+  const development = config.env === 'development';
+  const server = new ApolloServer<GatewayContext>({
+    gateway,
+    introspection: development,
+    includeStacktraceInErrorResponses: false,
+    formatError: maskError,
+    plugins: [development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(), responseHeaders],
+  });
+
+  const verify = createTokenVerifier(config.jwt);
+  const tokenKey: InternalTokenKey = internalTokenKey(config.subgraphTokenSecret);
+  const context = async (req: IncomingMessage): Promise<GatewayContext> => {
+    const offered = req.headers['x-request-id'];
+    const requestId = typeof offered === 'string' && REQUEST_ID.test(offered) ? offered : randomUUID();
+    const principal = await verify(req.headers.authorization);
+    return { principal, requestId, subgraphToken: await signInternalToken(tokenKey, principal, requestId) };
+  };
+  let loaded = false;
+  const handler = createHttpHandler(server, {
+    context,
+    routes: {
+      '/health': healthRoute(async () => {
+        if (!loaded) throw new Error('supergraph not loaded');
+      }),
+    },
+  });
+  let started: Promise<void> | undefined;
+  return {
+    server,
+    gateway,
+    async listen(port, host) {
+      started ??= server.start().then(() => {
+        loaded = true;
+      });
+      await started;
+      const listening = await listen(handler, port, host);
+      return {
+        ...listening,
+        close: async () => {
+          await listening.close();
+          await server.stop();
+          await agent.close();
+        },
+      };
+    },
+  };
+}

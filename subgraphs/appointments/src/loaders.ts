@@ -1,0 +1,125 @@
+import { type Appointment, Prisma } from '@healthgraph/db';
+import { byKey, createLoader, groupBy, patientScopeSql, type ScopedData, visiblePatientsWhere } from '@healthgraph/kit';
+import { expandSlots, type Slot } from './slots.js';
+
+export type Loaders = ReturnType<typeof createLoaders>;
+
+/** One page of one patient's appointments: [from, to), after the (start, id) cursor. */
+export interface AppointmentPageKey {
+  patientId: string;
+  from: Date;
+  to: Date;
+  size: number;
+  after: [Date, string] | null;
+}
+
+export interface ScheduleKey {
+  providerId: string;
+  day: Date;
+}
+
+const pageShape = (k: AppointmentPageKey) => `${k.from.toISOString()}|${k.to.toISOString()}|${k.size}|${k.after?.[0].toISOString() ?? ''}|${k.after?.[1] ?? ''}`;
+const DAY = 86_400_000;
+
+/** Per-request loaders; each folds the caller's patient scope into its single statement. */
+export function createLoaders(data: ScopedData) {
+  const { prisma, principal, batch } = data;
+  return {
+    slotsByProvider: createSlotLoader(data),
+    appointmentById: createLoader<string, Appointment | null>(batch, async (ids) => {
+      const scope = visiblePatientsWhere(principal);
+      if (!scope) return ids.map(() => null);
+      const rows = await prisma.appointment.findMany({ where: { id: { in: [...ids] }, patient: scope } });
+      return byKey(ids, rows, (a) => a.id);
+    }),
+
+    /**
+     * Pages of appointments for many patients in one statement per distinct page shape: a window
+     * function numbers each patient's rows so every patient gets at most size + 1.
+     */
+    appointmentsByPatient: createLoader<AppointmentPageKey, Appointment[], string>(
+      batch,
+      async (keys) => {
+        const shapes = new Map<string, AppointmentPageKey[]>();
+        for (const key of keys) shapes.set(pageShape(key), [...(shapes.get(pageShape(key)) ?? []), key]);
+        const results = new Map<string, Appointment[]>();
+        for (const [shape, group] of shapes) {
+          const { from, to, size, after } = group[0]!;
+          const ids = [...new Set(group.map((k) => k.patientId))];
+          const rows = await prisma.$queryRaw<Appointment[]>`
+            SELECT t.* FROM (
+              SELECT a."id", a."patientId", a."providerId", a."start", a."end", a."status"::text AS "status", a."reason",
+                     row_number() OVER (PARTITION BY a."patientId" ORDER BY a."start", a."id") AS rn
+              FROM "Appointment" a
+              WHERE a."patientId" = ANY(${ids}) AND a."start" >= ${from} AND a."start" < ${to}
+                ${after ? Prisma.sql`AND (a."start", a."id") > (${after[0]}, ${after[1]})` : Prisma.empty}
+                AND ${patientScopeSql(principal, Prisma.raw('a."patientId"'))}
+            ) t
+            WHERE t.rn <= ${size + 1}
+            ORDER BY t."patientId", t."start", t."id"`;
+          groupBy(ids, rows, (r) => r.patientId).forEach((list, i) => results.set(`${shape}#${ids[i]}`, list));
+        }
+        return keys.map((k) => results.get(`${pageShape(k)}#${k.patientId}`) ?? []);
+      },
+      (k) => `${pageShape(k)}#${k.patientId}`,
+    ),
+
+    /** Live appointments of many providers on one UTC day, one statement per distinct day. */
+    scheduleByProvider: createLoader<ScheduleKey, Appointment[], string>(
+      batch,
+      async (keys) => {
+        const days = new Map<number, string[]>();
+        for (const { providerId, day } of keys) days.set(day.getTime(), [...(days.get(day.getTime()) ?? []), providerId]);
+        const results = new Map<string, Appointment[]>();
+        for (const [dayMs, providerIds] of days) {
+          const scope = visiblePatientsWhere(principal);
+          const rows = scope
+            ? await prisma.appointment.findMany({
+                where: { providerId: { in: providerIds }, start: { gte: new Date(dayMs), lt: new Date(dayMs + DAY) }, status: { not: 'CANCELLED' }, patient: scope },
+                orderBy: [{ start: 'asc' }, { id: 'asc' }],
+              })
+            : [];
+          groupBy(providerIds, rows, (r) => r.providerId).forEach((list, i) => results.set(`${providerIds[i]}@${dayMs}`, list));
+        }
+        return keys.map((k) => results.get(`${k.providerId}@${k.day.getTime()}`) ?? []);
+      },
+      (k) => `${k.providerId}@${k.day.getTime()}`,
+    ),
+  };
+}
+
+export interface SlotWindowKey {
+  providerId: string;
+  from: Date;
+  to: Date;
+}
+
+/** Free slots for many providers over one window: two statements per distinct window. */
+export function createSlotLoader({ prisma, batch }: ScopedData) {
+  const windowOf = (k: SlotWindowKey) => `${k.from.toISOString()}|${k.to.toISOString()}`;
+  return createLoader<SlotWindowKey, Slot[], string>(
+    batch,
+    async (keys) => {
+      const windows = new Map<string, SlotWindowKey[]>();
+      for (const key of keys) windows.set(windowOf(key), [...(windows.get(windowOf(key)) ?? []), key]);
+      const results = new Map<string, Slot[]>();
+      const now = new Date();
+      for (const [window, group] of windows) {
+        const { from, to } = group[0]!;
+        const providerIds = [...new Set(group.map((k) => k.providerId))];
+        const [availability, booked] = await Promise.all([
+          prisma.providerAvailability.findMany({ where: { providerId: { in: providerIds } } }),
+          prisma.appointment.findMany({ where: { providerId: { in: providerIds }, activeStart: { gte: from, lt: to } }, select: { providerId: true, start: true } }),
+        ]);
+        const availabilityBy = groupBy(providerIds, availability, (a) => a.providerId);
+        const bookedBy = groupBy(providerIds, booked, (a) => a.providerId);
+        providerIds.forEach((id, i) => {
+          const taken = new Set(bookedBy[i]!.map((b) => b.start.getTime()));
+          results.set(`${window}#${id}`, expandSlots(availabilityBy[i]!, taken, from, to, now));
+        });
+      }
+      return keys.map((k) => results.get(`${windowOf(k)}#${k.providerId}`) ?? []);
+    },
+    (k) => `${windowOf(k)}#${k.providerId}`,
+  );
+}

@@ -1,0 +1,10 @@
+import { notFound } from '@healthgraph/kit';
+import type { Context } from '../server.js';
+
+export const Query = {
+  appointment: async (_: unknown, { id }: { id: string }, { loaders }: Context) => {
+    const appointment = await loaders.appointmentById.load(id);
+    if (!appointment) throw notFound('Appointment', id);
+    return appointment;
+  },
+};

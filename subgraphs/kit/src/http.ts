@@ -1,0 +1,130 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type ApolloServer, type BaseContext, HeaderMap } from '@apollo/server';
+
+export interface HttpHandlerOptions<C extends BaseContext> {
+  /** Builds the per-request context; may throw a GraphQLError with extensions.http.status. */
+  context: (req: IncomingMessage) => Promise<C>;
+  /** Largest accepted request body, in bytes. */
+  maxBodyBytes?: number;
+  /** Extra GET routes (health, metrics) answered before GraphQL. */
+  routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void | Promise<void>>;
+  /** The path GraphQL is served on. */
+  graphqlPath?: string;
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new BodyTooLarge());
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(body));
+}
+
+/** A Node request handler serving an Apollo Server, with health and other plain routes beside it. */
+export function createHttpHandler<C extends BaseContext>(
+  server: ApolloServer<C>,
+  { context, maxBodyBytes = 1_000_000, routes = {}, graphqlPath = '/graphql' }: HttpHandlerOptions<C>,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const route = routes[url.pathname];
+      if (route && (req.method === 'GET' || req.method === 'HEAD')) return route(req, res);
+      if (url.pathname !== graphqlPath) return sendJson(res, 404, { errors: [{ message: 'Not found', extensions: { code: 'NOT_FOUND' } }] });
+      let body: unknown;
+      if (req.method === 'POST') {
+        const raw = await readBody(req, maxBodyBytes);
+        const type = req.headers['content-type'] ?? '';
+        if (type.includes('application/json') && raw.length > 0) {
+          try {
+            body = JSON.parse(raw);
+          } catch {
+            return sendJson(res, 400, { errors: [{ message: 'The request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
+          }
+        } else {
+          body = raw;
+        }
+      }
+      const headers = new HeaderMap();
+      for (const [name, value] of Object.entries(req.headers)) {
+        if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+      }
+      const response = await server.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+        context: () => context(req),
+      });
+      for (const [name, value] of response.headers) res.setHeader(name, value);
+      res.statusCode = response.status ?? 200;
+      if (response.body.kind === 'complete') {
+        res.end(response.body.string);
+      } else {
+        for await (const chunk of response.body.asyncIterator) res.write(chunk);
+        res.end();
+      }
+    })().catch((error: unknown) => {
+      if (res.headersSent) return res.destroy();
+      if (error instanceof BodyTooLarge) {
+        return sendJson(res, 413, { errors: [{ message: `The request body exceeds ${maxBodyBytes} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+      }
+      // Never echo the error: it may carry query text or data.
+      sendJson(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+    });
+  };
+}
+
+export interface Listening {
+  server: Server;
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Listens on a port (0 picks a free one) and returns the base URL. */
+export function listen(handler: (req: IncomingMessage, res: ServerResponse) => void, port: number, host = '127.0.0.1'): Promise<Listening> {
+  const server = createServer(handler);
+  server.keepAliveTimeout = 65_000;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      const actual = (server.address() as AddressInfo).port;
+      const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+      resolve({
+        server,
+        port: actual,
+        url: `http://${shownHost}:${actual}`,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}
+
+export const healthRoute = (check: () => Promise<void>) => async (_req: IncomingMessage, res: ServerResponse) => {
+  try {
+    await check();
+    sendJson(res, 200, { status: 'ok' });
+  } catch {
+    sendJson(res, 503, { status: 'unavailable' });
+  }
+};

@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import type DataLoader from 'dataloader';
+import { parse, type GraphQLFormattedError } from 'graphql';
+import type { PrismaClient } from '@healthgraph/db';
+import { type Access, accessFor, createConsentLoader, createPatientAccessLoader, type Label } from './access.js';
+import { ErrorCode, unauthenticated } from './errors.js';
+import { createHttpHandler, healthRoute, listen, type Listening } from './http.js';
+import { type InternalTokenKey, verifyInternalToken } from './internal-token.js';
+import type { Principal } from './principal.js';
+
+/** Data access already scoped to one request's principal: resolvers cannot forget a check. */
+export interface ScopedData {
+  prisma: PrismaClient;
+  principal: Principal;
+  access: Access;
+  /** "May this caller see patient X?" (batched). */
+  canSeePatient: DataLoader<string, boolean>;
+  /** Labels the patient consented to share with this clinician (batched). */
+  consentedLabels: DataLoader<string, ReadonlySet<Label>>;
+  /** Whether loaders batch; false only for the naive benchmark baseline. */
+  batch: boolean;
+}
+
+/** Built once per request. Loaders are never shared between requests. */
+export interface SubgraphContext<L> {
+  principal: Principal;
+  requestId: string;
+  data: ScopedData;
+  loaders: L;
+}
+
+export interface SubgraphOptions<L> {
+  name: string;
+  resolvers: GraphQLResolverMap<SubgraphContext<L>>;
+  createLoaders: (data: ScopedData) => L;
+  prisma: PrismaClient;
+  tokenKey: InternalTokenKey;
+  batching?: boolean;
+  development?: boolean;
+}
+
+export interface Subgraph {
+  name: string;
+  server: ApolloServer<SubgraphContext<unknown>>;
+  handler: ReturnType<typeof createHttpHandler>;
+  /** Starts Apollo Server and listens; port 0 picks a free port. */
+  listen(port: number, host?: string): Promise<Listening>;
+}
+
+/** Reads schema/<name>.graphql, the source of truth for a subgraph's SDL. */
+export function subgraphTypeDefs(name: string): string {
+  return readFileSync(fileURLToPath(new URL(`../../../schema/${name}.graphql`, import.meta.url)), 'utf8');
+}
+
+/**
+ * Masks anything that is not one of our coded errors: Prisma and driver messages can carry query
+ * values, which here are PHI.
+ */
+export function maskError(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  const code = formatted.extensions?.code;
+  const known = typeof code === 'string' && code !== ErrorCode.INTERNAL_SERVER_ERROR;
+  if (known) return formatted;
+  return { message: 'Internal server error', path: formatted.path, locations: formatted.locations, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
+}
+
+/** Builds a federated subgraph server that only answers requests carrying a gateway-signed token. */
+export function createSubgraph<L>({ name, resolvers, createLoaders, prisma, tokenKey, batching = true, development = false }: SubgraphOptions<L>): Subgraph {
+  const schema = buildSubgraphSchema({ typeDefs: parse(subgraphTypeDefs(name)), resolvers: resolvers as GraphQLResolverMap<unknown> });
+  const server = new ApolloServer<SubgraphContext<L>>({
+    schema,
+    introspection: development,
+    includeStacktraceInErrorResponses: false,
+    formatError: maskError,
+    // Inline traces would ship resolver timings and paths to whoever asks; usage reporting is not used.
+    plugins: [ApolloServerPluginInlineTraceDisabled()],
+  });
+
+  const context = async (req: IncomingMessage): Promise<SubgraphContext<L>> => {
+    const header = req.headers.authorization ?? '';
+    const verified = header.startsWith('Bearer ') ? await verifyInternalToken(tokenKey, header.slice(7)) : null;
+    // Anything that did not come through the gateway is refused outright (401).
+    if (!verified) throw unauthenticated('subgraphs only answer requests signed by the gateway');
+    const { principal, requestId } = verified;
+    const options = { batch: batching };
+    const data: ScopedData = {
+      prisma,
+      principal,
+      access: accessFor(principal),
+      canSeePatient: createPatientAccessLoader(prisma, principal, options),
+      consentedLabels: createConsentLoader(prisma, principal, options),
+      batch: batching,
+    };
+    return { principal, requestId: requestId || randomUUID(), data, loaders: createLoaders(data) };
+  };
+
+  const handler = createHttpHandler(server, {
+    context,
+    routes: { '/health': healthRoute(async () => void (await prisma.$queryRaw`SELECT 1`)) },
+  });
+  let started: Promise<void> | undefined;
+  return {
+    name,
+    server: server as unknown as ApolloServer<SubgraphContext<unknown>>,
+    handler,
+    async listen(port, host) {
+      started ??= server.start();
+      await started;
+      const listening = await listen(handler, port, host);
+      return {
+        ...listening,
+        close: async () => {
+          await listening.close();
+          await server.stop();
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,12 @@
+import type { Patient as PatientRow } from '@healthgraph/db';
+import type { Context } from '../server.js';
+
+export const Patient = {
+  /** Entity references from other subgraphs go through the same scoped loader as root queries. */
+  __resolveReference: (ref: { id: string }, { loaders }: Context) => loaders.patientById.load(ref.id),
+  name: (p: PatientRow) => ({ given: p.givenName, family: p.familyName, text: `${p.givenName} ${p.familyName}` }),
+  address: (p: PatientRow) =>
+    p.addressLine || p.city || p.state || p.postalCode ? { line: p.addressLine, city: p.city, state: p.state, postalCode: p.postalCode } : null,
+  careTeam: async (p: PatientRow, _: unknown, { loaders }: Context) =>
+    (await loaders.careTeamByPatientId.load(p.id)).map((id) => ({ __typename: 'Provider', id })),
+};

@@ -1,0 +1,41 @@
+import type { Prisma, Provider } from '@healthgraph/db';
+import { badUserInput, decodeCursor, notFound, pageSize, toConnection } from '@healthgraph/kit';
+import type { Context } from '../server.js';
+
+interface SearchArgs {
+  name?: string | null;
+  specialty?: string | null;
+  first?: number | null;
+  after?: string | null;
+}
+
+export const Query = {
+  provider: async (_: unknown, { id }: { id: string }, { loaders }: Context) => {
+    const provider = await loaders.providerById.load(id);
+    if (!provider) throw notFound('Provider', id);
+    return provider;
+  },
+
+  searchProviders: async (_: unknown, { name, specialty, first, after }: SearchArgs, { data }: Context) => {
+    const size = pageSize(first);
+    if (name && name.length > 100) throw badUserInput('name', 'must be at most 100 characters');
+    if (specialty && specialty.length > 100) throw badUserInput('specialty', 'must be at most 100 characters');
+    const filters: Prisma.ProviderWhereInput[] = [];
+    for (const term of (name ?? '').trim().split(/\s+/).filter(Boolean)) {
+      filters.push({ OR: [{ givenName: { startsWith: term, mode: 'insensitive' } }, { familyName: { startsWith: term, mode: 'insensitive' } }] });
+    }
+    if (specialty?.trim()) filters.push({ specialty: { equals: specialty.trim(), mode: 'insensitive' } });
+    const cursor = decodeCursor(after);
+    if (cursor) {
+      if (cursor.length !== 3) throw badUserInput('after', 'is not a cursor returned by this API');
+      const [family, given, id] = cursor.map(String) as [string, string, string];
+      filters.push({ OR: [{ familyName: { gt: family } }, { familyName: family, givenName: { gt: given } }, { familyName: family, givenName: given, id: { gt: id } }] });
+    }
+    const rows = await data.prisma.provider.findMany({
+      where: { AND: filters },
+      orderBy: [{ familyName: 'asc' }, { givenName: 'asc' }, { id: 'asc' }],
+      take: size + 1,
+    });
+    return toConnection(rows, size, (p: Provider) => [p.familyName, p.givenName, p.id]);
+  },
+};

@@ -1,0 +1,117 @@
+import { type Allergy, type ClinicalNote, type Condition, type Medication, type Observation, Prisma } from '@healthgraph/db';
+import { type ClinicalKind, clinicalRowVisible, createLoader, forbidden, groupBy, type Label, notFound, type ScopedData } from '@healthgraph/kit';
+
+export type Loaders = ReturnType<typeof createLoaders>;
+
+type Labelled = { patientId: string; sensitivity: Label; confidentiality: 'N' | 'R' | 'V' };
+
+export interface NotesPageKey {
+  patientId: string;
+  size: number;
+  after: [Date, string] | null;
+}
+
+/**
+ * Clinical loaders. Every batch first settles, for all its patients at once, whether the caller may
+ * see them and this kind of record, then drops labelled rows the patient has not consented to share.
+ */
+export function createLoaders(data: ScopedData) {
+  const { prisma, access, batch } = data;
+
+  /** Errors for patients or kinds out of reach; the ids that may be read. */
+  async function gate(kind: ClinicalKind, patientIds: readonly string[]): Promise<{ errors: (Error | null)[]; readable: string[] }> {
+    if (!access.clinical.has(kind)) return { errors: patientIds.map(() => forbidden(`this role and purpose may not read ${kind}`)), readable: [] };
+    const visible = await data.canSeePatient.loadMany(patientIds);
+    const errors = patientIds.map((id, i) => (visible[i] === true ? null : notFound('Patient', id)));
+    return { errors, readable: patientIds.filter((_, i) => errors[i] === null) };
+  }
+
+  /** Keeps the rows this caller may see; consent is looked up only for patients with labelled rows. */
+  async function disclose<T extends Labelled>(rows: T[]): Promise<T[]> {
+    const guarded = rows.filter((row) => !clinicalRowVisible(row, access, new Set()));
+    if (guarded.length === 0) return rows;
+    const patientIds = [...new Set(guarded.map((row) => row.patientId))];
+    const labels = await data.consentedLabels.loadMany(patientIds);
+    const consent = new Map(patientIds.map((id, i) => [id, labels[i] instanceof Error ? new Set<Label>() : (labels[i] as ReadonlySet<Label>)]));
+    return rows.filter((row) => clinicalRowVisible(row, access, consent.get(row.patientId) ?? new Set()));
+  }
+
+  /** A loader for a whole-list kind: one statement per batch for the rows, at most one for consents. */
+  function listLoader<T extends Labelled>(kind: ClinicalKind, fetch: (patientIds: string[]) => Promise<T[]>) {
+    return createLoader<string, T[]>(batch, async (patientIds) => {
+      const { errors, readable } = await gate(kind, patientIds);
+      const rows = readable.length ? await disclose(await fetch(readable)) : [];
+      const grouped = groupBy(patientIds, rows, (row) => row.patientId);
+      return patientIds.map((_, i) => errors[i] ?? grouped[i]!);
+    });
+  }
+
+  return {
+    allergies: listLoader<Allergy>('allergies', (ids) => prisma.allergy.findMany({ where: { patientId: { in: ids } }, orderBy: [{ recordedAt: 'desc' }, { id: 'asc' }] })),
+    medications: listLoader<Medication>('medications', (ids) => prisma.medication.findMany({ where: { patientId: { in: ids } }, orderBy: [{ startedAt: 'desc' }, { id: 'asc' }] })),
+    conditions: listLoader<Condition>('conditions', (ids) => prisma.condition.findMany({ where: { patientId: { in: ids } }, orderBy: [{ onsetDate: 'desc' }, { id: 'asc' }] })),
+
+    /** The newest `last` observations per patient, one statement per distinct `last`. */
+    vitals: createLoader<{ patientId: string; last: number }, Observation[], string>(
+      batch,
+      async (keys) => {
+        const { errors } = await gate('vitals', keys.map((k) => k.patientId));
+        const byLast = new Map<number, string[]>();
+        keys.forEach((k, i) => errors[i] === null && byLast.set(k.last, [...(byLast.get(k.last) ?? []), k.patientId]));
+        const results = new Map<string, Observation[]>();
+        for (const [last, ids] of byLast) {
+          const rows = await prisma.$queryRaw<Observation[]>`
+            SELECT t."id", t."patientId", t."code", t."display", t."value", t."unit", t."effectiveAt",
+                   t."sensitivity"::text AS "sensitivity", t."confidentiality"::text AS "confidentiality"
+            FROM (SELECT o.*, row_number() OVER (PARTITION BY o."patientId" ORDER BY o."effectiveAt" DESC, o."id") AS rn
+                  FROM "Observation" o WHERE o."patientId" = ANY(${ids})) t
+            WHERE t.rn <= ${last}
+            ORDER BY t."patientId", t."effectiveAt" DESC, t."id"`;
+          groupBy(ids, await disclose(rows), (r) => r.patientId).forEach((list, i) => results.set(`${ids[i]}#${last}`, list));
+        }
+        return keys.map((k, i) => errors[i] ?? results.get(`${k.patientId}#${k.last}`) ?? []);
+      },
+      (k) => `${k.patientId}#${k.last}`,
+    ),
+
+    /**
+     * Pages of notes, newest first. Hidden rows are filtered before the window is cut, so a page
+     * and its hasNextPage reflect only what the caller may see (nothing is inferable from counts).
+     */
+    notes: createLoader<NotesPageKey, ClinicalNote[], string>(
+      batch,
+      async (keys) => {
+        const { errors } = await gate('notes', keys.map((k) => k.patientId));
+        const shapeOf = (k: NotesPageKey) => `${k.size}|${k.after?.[0].toISOString() ?? ''}|${k.after?.[1] ?? ''}`;
+        const shapes = new Map<string, NotesPageKey[]>();
+        keys.forEach((k, i) => errors[i] === null && shapes.set(shapeOf(k), [...(shapes.get(shapeOf(k)) ?? []), k]));
+        const results = new Map<string, ClinicalNote[]>();
+        for (const [shape, group] of shapes) {
+          const { size, after } = group[0]!;
+          const ids = group.map((k) => k.patientId);
+          const consents = data.access.labels === 'all' ? [] : await data.consentedLabels.loadMany(ids);
+          // Each patient's consented labels travel into the statement so the window counts visible rows only.
+          const allowed = ids.map((id, i) => {
+            const labels = consents[i];
+            return data.access.labels === 'all' ? ['ETH', 'PSY', 'HIV', 'GDIS'] : labels instanceof Error || !labels ? [] : [...labels];
+          });
+          const rows = await prisma.$queryRaw<ClinicalNote[]>`
+            SELECT t."id", t."patientId", t."authorId", t."title", t."text", t."createdAt",
+                   t."sensitivity"::text AS "sensitivity", t."confidentiality"::text AS "confidentiality"
+            FROM (
+              SELECT n.*, row_number() OVER (PARTITION BY n."patientId" ORDER BY n."createdAt" DESC, n."id") AS rn
+              FROM "ClinicalNote" n
+              JOIN jsonb_to_recordset(${JSON.stringify(ids.map((id, i) => ({ id, labels: allowed[i] })))}::jsonb) AS v(id text, labels text[]) ON v.id = n."patientId"
+              WHERE (${data.access.labels === 'all'} OR (n."confidentiality" <> 'V' AND (n."sensitivity" = 'NONE' OR n."sensitivity"::text = ANY(v.labels))))
+                ${after ? Prisma.sql`AND (n."createdAt", n."id") < (${after[0]}, ${after[1]})` : Prisma.empty}
+            ) t
+            WHERE t.rn <= ${size + 1}
+            ORDER BY t."patientId", t."createdAt" DESC, t."id"`;
+          groupBy(ids, rows, (r) => r.patientId).forEach((list, i) => results.set(`${shape}#${ids[i]}`, list));
+        }
+        return keys.map((k, i) => errors[i] ?? results.get(`${shapeOf(k)}#${k.patientId}`) ?? []);
+      },
+      (k) => `${k.size}|${k.after?.[0].toISOString() ?? ''}|${k.after?.[1] ?? ''}#${k.patientId}`,
+    ),
+  };
+}
