@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
+import { ApolloGateway } from '@apollo/gateway';
 import type { Fetcher } from '@apollo/utils.fetcher';
 import { Agent, fetch as undiciFetch } from 'undici';
 import {
@@ -20,6 +20,8 @@ import {
 } from '@healthgraph/kit';
 import { createTokenVerifier } from './auth.js';
 import { readSupergraph, type SubgraphName } from './compose.js';
+import { installGatewayScalars, promoteScalarErrors } from './scalars.js';
+import { SubgraphDataSource } from './subgraph-data-source.js';
 
 /** Per-request gateway context: who is calling, and the token that tells the subgraphs so. */
 export interface GatewayContext {
@@ -37,15 +39,6 @@ export interface GatewayOptions {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
-
-/** Subgraph calls over undici with keep-alive: measurably cheaper than the default fetcher. */
-class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  override willSendRequest({ request, context }: Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['willSendRequest']>>[0]) {
-    // Only the gateway-signed principal travels; the client's own token never reaches a subgraph.
-    if (context.subgraphToken) request.http?.headers.set('authorization', `Bearer ${context.subgraphToken}`);
-    if (context.requestId) request.http?.headers.set('x-request-id', context.requestId);
-  }
-}
 
 /** PHI must not be stored by browsers or shared caches (HIPAA 164.312(e)), nor the request id lost. */
 const responseHeaders: ApolloServerPlugin<GatewayContext> = {
@@ -67,21 +60,23 @@ export interface Gateway {
 
 /** Builds the gateway: token verification, subgraph tokens, the committed supergraph, health. */
 export function createGateway({ config, subgraphUrls = config.subgraphUrls, supergraphSdl = readSupergraph() }: GatewayOptions): Gateway {
+  // Subgraph calls over undici with keep-alive: measurably cheaper than the default fetcher.
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: 64 });
   const fetcher = ((url: string, init?: object) => undiciFetch(url, { ...init, dispatcher: agent })) as unknown as Fetcher;
   const gateway = new ApolloGateway({
     supergraphSdl,
-    buildService: ({ name }) => new SubgraphDataSource({ url: subgraphUrls[name as SubgraphName], fetcher }),
+    buildService: ({ name }) => new SubgraphDataSource(name, subgraphUrls[name as SubgraphName], fetcher),
   });
   const development = config.env === 'development';
   const server = new ApolloServer<GatewayContext>({
     gateway,
     introspection: development,
     includeStacktraceInErrorResponses: false,
-    formatError: maskError,
+    formatError: (formatted, error) => maskError(promoteScalarErrors(formatted, error)),
     plugins: [development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(), responseHeaders],
   });
 
+  gateway.onSchemaLoadOrUpdate(({ apiSchema }) => installGatewayScalars(apiSchema));
   const verify = createTokenVerifier(config.jwt);
   const tokenKey: InternalTokenKey = internalTokenKey(config.subgraphTokenSecret);
   const context = async (req: IncomingMessage): Promise<GatewayContext> => {

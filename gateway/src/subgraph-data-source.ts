@@ -1,0 +1,46 @@
+import { RemoteGraphQLDataSource } from '@apollo/gateway';
+import type { Fetcher } from '@apollo/utils.fetcher';
+import { GraphQLError } from 'graphql';
+import type { GatewayContext } from './server.js';
+
+type ProcessOptions = Parameters<RemoteGraphQLDataSource<GatewayContext>['process']>[0];
+type SendOptions = Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['willSendRequest']>>[0];
+
+/**
+ * Calls one subgraph with the gateway-signed principal. A subgraph that cannot be reached or
+ * answers with an HTTP error becomes one coded error naming the service, so the rest of the
+ * answer still arrives and the client learns what is missing, without internal detail.
+ */
+export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  constructor(
+    private readonly serviceName: string,
+    url: string,
+    fetcher: Fetcher,
+  ) {
+    super({ url, fetcher });
+  }
+
+  override willSendRequest({ request, context }: SendOptions) {
+    // Only the gateway-signed principal travels; the client's own token never reaches a subgraph.
+    if (context.subgraphToken) request.http?.headers.set('authorization', `Bearer ${context.subgraphToken}`);
+    if (context.requestId) request.http?.headers.set('x-request-id', context.requestId);
+  }
+
+  override async process(options: ProcessOptions) {
+    try {
+      return await super.process(options);
+    } catch (error) {
+      // An HTTP error carries the subgraph's own errors; only its verdict on the input is the client's business.
+      const response = (error as { extensions?: { response?: { status?: number; body?: { errors?: { message?: string; extensions?: { code?: unknown } }[] } } } })
+        .extensions?.response;
+      const first = response?.body?.errors?.[0];
+      if (first?.extensions?.code === 'BAD_USER_INPUT' && typeof first.message === 'string') {
+        throw new GraphQLError(first.message, { extensions: { code: 'BAD_USER_INPUT', serviceName: this.serviceName } });
+      }
+      const what = response ? 'refused the request' : 'is unavailable';
+      throw new GraphQLError(`The ${this.serviceName} service ${what}; its fields are missing from this response`, {
+        extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: this.serviceName },
+      });
+    }
+  }
+}

@@ -1,0 +1,55 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { applyMigrations, type Database, openDatabase, seedDatabase, type SeedOptions } from '@healthgraph/db';
+
+/** Which database the tests run on; CI sets DATABASE_URL so they run on PostgreSQL. */
+export const TEST_DATABASE = process.env.DATABASE_URL ? 'postgresql' : 'pglite';
+if (!process.env.DATABASE_URL && !process.env.HEALTHGRAPH_QUIET_SKIP) {
+  console.warn('DATABASE_URL is not set: tests run on embedded PGlite; PostgreSQL-only checks are skipped.');
+}
+
+/**
+ * A private, migrated and seeded database for one test file: a fresh PostgreSQL database created
+ * next to DATABASE_URL's (and dropped afterwards), or an in-memory PGlite.
+ */
+export async function createTestDatabase(seed: SeedOptions = { patients: 60 }): Promise<Database & { url?: string }> {
+  const base = process.env.DATABASE_URL;
+  if (!base) {
+    const db = await openDatabase({ dataDir: 'memory://' });
+    await applyMigrations(db.adapterFactory);
+    await seedDatabase(db.prisma, seed);
+    return db;
+  }
+  const name = `healthgraph_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  const db = await openDatabase({ url: url.toString(), poolSize: 20 });
+  await applyMigrations(db.adapterFactory);
+  await seedDatabase(db.prisma, seed);
+  return {
+    ...db,
+    url: url.toString(),
+    async close() {
+      await db.close();
+      const cleanup = new pg.Client({ connectionString: base });
+      await cleanup.connect();
+      await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await cleanup.end();
+    },
+  };
+}
+
+/** Counts SQL statements while `work` runs. */
+export async function countStatements<T>(db: Database, work: () => Promise<T>): Promise<{ result: T; statements: string[] }> {
+  const statements: string[] = [];
+  const stop = db.onQuery((sql) => statements.push(sql));
+  try {
+    return { result: await work(), statements };
+  } finally {
+    stop();
+  }
+}

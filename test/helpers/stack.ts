@@ -1,0 +1,53 @@
+import { type Config, loadConfig, type Purpose, type Role } from '@healthgraph/kit';
+import { mintDevToken, type Stack, startStack } from '@healthgraph/gateway';
+import type { SeedOptions } from '@healthgraph/db';
+import { createTestDatabase } from './database.js';
+
+export interface TestStack extends Stack {
+  config: Config;
+  /** POSTs a GraphQL operation to the gateway as the given caller (or with raw headers). */
+  query(as: Caller | { headers: Record<string, string> } | null, query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse>;
+  token(caller: Caller): Promise<string>;
+}
+
+export interface Caller {
+  role: Role;
+  sub: string;
+  purpose?: Purpose;
+  reason?: string;
+}
+
+export interface GraphQLResponse {
+  status: number;
+  headers: Headers;
+  body: { data?: Record<string, unknown> | null; errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[] };
+}
+
+export const testConfig = (): Config => loadConfig({ NODE_ENV: 'test', JWT_SECRET: 'test-secret-for-client-tokens-0123456789', SUBGRAPH_TOKEN_SECRET: 'test-secret-for-subgraph-tokens-0123456789' });
+
+/** Starts the four subgraphs and the gateway on free ports over a private database. */
+export async function startTestStack({ seed, batching }: { seed?: SeedOptions; batching?: boolean } = {}): Promise<TestStack> {
+  const config = testConfig();
+  const db = await createTestDatabase(seed);
+  const stack = await startStack({ config, db, seedPatients: 0, ephemeralPorts: true, batching });
+  const token = (caller: Caller) => mintDevToken(config.jwt, caller);
+  return {
+    ...stack,
+    config,
+    token,
+    async query(as, query, variables) {
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (as && 'headers' in as) Object.assign(headers, as.headers);
+      else if (as) headers.authorization = `Bearer ${await token(as)}`;
+      const response = await fetch(stack.gatewayUrl, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+      return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse['body'] };
+    },
+    async close() {
+      await stack.close();
+      await db.close();
+    },
+  };
+}
+
+/** The error codes in a response, for compact assertions. */
+export const codes = (response: GraphQLResponse) => (response.body.errors ?? []).map((e) => e.extensions?.code);

@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PrismaClient } from '@healthgraph/db';
+import { startStack } from '@healthgraph/gateway';
+import { countStatements } from './helpers/database.js';
+import { startTestStack, testConfig, type TestStack } from './helpers/stack.js';
+
+const CLINICIAN = 'prv-n1';
+const DAYS = { 1: '2027-01-04', 10: '2027-01-05', 100: '2027-01-06' } as const;
+
+/** A clinician whose schedule holds 1, 10 and 100 appointments on three days, each with its own patient. */
+async function scheduleFixture(prisma: PrismaClient) {
+  const validFrom = new Date('2026-01-01');
+  await prisma.provider.create({ data: { id: CLINICIAN, npi: '1999999999', givenName: 'Nora', familyName: 'Plus', specialty: 'Internal Medicine' } });
+  await prisma.providerAvailability.createMany({
+    data: [0, 1, 2, 3, 4, 5, 6].map((weekday) => ({ id: `avl-n1-${weekday}`, providerId: CLINICIAN, weekday, startMinute: 0, endMinute: 1440, slotMinutes: 10, validFrom })),
+  });
+  let seq = 0;
+  for (const [count, day] of Object.entries(DAYS)) {
+    const ids = Array.from({ length: Number(count) }, () => `pat-n1-${String(++seq).padStart(3, '0')}`);
+    await prisma.patient.createMany({ data: ids.map((id, i) => ({ id, mrn: `MRN-N1-${id}`, givenName: `Given${i}`, familyName: `Family${i}`, birthDate: new Date('1980-05-05') })) });
+    await prisma.careTeamMember.createMany({ data: ids.map((id) => ({ id: `ctm-${id}`, patientId: id, providerId: CLINICIAN, role: 'PRIMARY', periodStart: validFrom })) });
+    await prisma.allergy.createMany({ data: ids.flatMap((id) => [1, 2].map((k) => ({ id: `alg-${id}-${k}`, patientId: id, code: '91936005', display: 'Penicillin', recordedAt: validFrom }))) });
+    await prisma.observation.createMany({
+      data: ids.flatMap((id) => [1, 2, 3].map((k) => ({ id: `obs-${id}-${k}`, patientId: id, code: '8867-4', display: 'Heart rate', value: 60 + k, unit: '/min', effectiveAt: new Date(Date.UTC(2026, 0, k)) }))),
+    });
+    const start = new Date(`${day}T00:00:00Z`).getTime();
+    await prisma.appointment.createMany({
+      data: ids.map((id, i) => {
+        const at = new Date(start + i * 10 * 60_000);
+        return { id: `apt-${id}`, patientId: id, providerId: CLINICIAN, start: at, end: new Date(at.getTime() + 600_000), activeStart: at, reason: 'Follow-up visit' };
+      }),
+    });
+  }
+}
+
+const DAY_SCHEDULE = `query DaySchedule($provider: ID!, $date: Date!) {
+  provider(id: $provider) {
+    name { text }
+    schedule(date: $date) {
+      start
+      provider { name { text } }
+      patient { name { text } allergies { code { display } } vitals(last: 1) { value unit } }
+    }
+  }
+}`;
+
+let batched: TestStack;
+let naiveUrl: string;
+let closeNaive: () => Promise<void>;
+
+beforeAll(async () => {
+  batched = await startTestStack({ seed: { patients: 20 } });
+  await scheduleFixture(batched.db.prisma);
+  // Same database, same gateway code, DataLoader batching switched off: the naive baseline.
+  const naive = await startStack({ config: testConfig(), db: batched.db, seedPatients: 0, ephemeralPorts: true, batching: false });
+  naiveUrl = naive.gatewayUrl;
+  closeNaive = () => naive.close();
+});
+afterAll(async () => {
+  await closeNaive?.();
+  await batched?.close();
+});
+
+async function statementsFor(n: keyof typeof DAYS, url = batched.gatewayUrl) {
+  const token = await batched.token({ role: 'CLINICIAN', sub: CLINICIAN });
+  const { result, statements } = await countStatements(batched.db, async () => {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: DAY_SCHEDULE, variables: { provider: CLINICIAN, date: DAYS[n] } }),
+    });
+    return (await response.json()) as { data: { provider: { schedule: { patient: { allergies: unknown[]; vitals: unknown[] } }[] } }; errors?: unknown };
+  });
+  expect(result.errors).toBeUndefined();
+  const schedule = result.data.provider.schedule;
+  expect(schedule).toHaveLength(n);
+  expect(schedule.every((a) => a.patient.allergies.length === 2 && a.patient.vitals.length === 1)).toBe(true);
+  return statements;
+}
+
+describe('N+1: SQL statements per operation do not grow with the answer', () => {
+  it('issues the same number of statements for 1, 10 and 100 appointments', async () => {
+    const counts = { 1: (await statementsFor(1)).length, 10: (await statementsFor(10)).length, 100: (await statementsFor(100)).length };
+    console.log('statements per DaySchedule operation (batched):', counts);
+    expect(counts[10]).toBe(counts[1]);
+    expect(counts[100]).toBe(counts[1]);
+  });
+
+  it('spends one statement per access path in each query-plan step', async () => {
+    const statements = await statementsFor(100);
+    // Plan: providers(provider) -> appointments(schedule) -> patients(name) | records(allergies, vitals) | providers(name).
+    // providers: 2 (provider, then appointment providers); appointments: 1 (schedule, scope folded in);
+    // patients: 1 (patients, scope folded in); records: 3 (care-team check, allergies, vitals).
+    expect(statements).toHaveLength(7);
+    const tables = statements.map((sql) => /FROM\s+"?(?:public"?\.)?"?(\w+)"?/i.exec(sql)?.[1]);
+    expect(tables.filter((t) => t === 'Provider')).toHaveLength(2);
+    expect(tables.filter((t) => t === 'Appointment')).toHaveLength(1);
+    expect(tables.filter((t) => t === 'Patient')).toHaveLength(1);
+    expect(tables.filter((t) => t === 'Allergy')).toHaveLength(1);
+  });
+
+  it('would grow with N without DataLoader batching (so the check above can fail)', async () => {
+    const small = (await statementsFor(1, naiveUrl)).length;
+    const large = (await statementsFor(100, naiveUrl)).length;
+    console.log('statements per DaySchedule operation (naive):', { 1: small, 100: large });
+    expect(large).toBeGreaterThan(small + 4 * 99);
+  });
+});
