@@ -4,8 +4,8 @@ import { applyMigrations, type Database, openDatabase, seedDatabase, type SeedOp
 
 /** Which database the tests run on; CI sets DATABASE_URL so they run on PostgreSQL. */
 export const TEST_DATABASE = process.env.DATABASE_URL ? 'postgresql' : 'pglite';
-if (!process.env.DATABASE_URL && !process.env.HEALTHGRAPH_QUIET_SKIP) {
-  console.warn('DATABASE_URL is not set: tests run on embedded PGlite; PostgreSQL-only checks are skipped.');
+if (!process.env.DATABASE_URL) {
+  console.warn('DATABASE_URL is not set: end-to-end tests run on embedded PGlite, not PostgreSQL.');
 }
 
 /**
