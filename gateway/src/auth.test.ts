@@ -34,3 +34,33 @@ describe('client token verification', () => {
     await expect(verify(`Bearer ${token}`)).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
   });
 });
+
+describe('production tokens through a JWKS endpoint', () => {
+  it('accepts RS256 and ES256 tokens signed by keys the identity provider publishes, and refuses others', async () => {
+    const { createServer } = await import('node:http');
+    const { exportJWK, generateKeyPair } = await import('jose');
+    const rsa = await generateKeyPair('RS256');
+    const ec = await generateKeyPair('ES256');
+    const stranger = await generateKeyPair('RS256');
+    const keys = [
+      { ...(await exportJWK(rsa.publicKey)), kid: 'rsa-1', alg: 'RS256', use: 'sig' },
+      { ...(await exportJWK(ec.publicKey)), kid: 'ec-1', alg: 'ES256', use: 'sig' },
+    ];
+    const idp = createServer((_, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys })));
+    await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (idp.address() as { port: number }).port;
+      const config = loadConfig({ NODE_ENV: 'production', JWT_JWKS_URL: `http://127.0.0.1:${port}/jwks.json`, JWT_ISSUER: 'https://idp.example.org', JWT_AUDIENCE: 'healthgraph', SUBGRAPH_TOKEN_SECRET: 'x'.repeat(40), DATABASE_URL: 'postgresql://db/clinical' });
+      const verifyProduction = createTokenVerifier(config.jwt);
+      const sign = (alg: string, kid: string, key: CryptoKey | Uint8Array) =>
+        new SignJWT({ role: 'CLINICIAN' }).setProtectedHeader({ alg, kid }).setSubject('prv-0001').setIssuer('https://idp.example.org').setAudience('healthgraph').setIssuedAt().setExpirationTime('5m').sign(key);
+      await expect(verifyProduction(`Bearer ${await sign('RS256', 'rsa-1', rsa.privateKey)}`)).resolves.toMatchObject({ sub: 'prv-0001', role: 'CLINICIAN' });
+      await expect(verifyProduction(`Bearer ${await sign('ES256', 'ec-1', ec.privateKey)}`)).resolves.toMatchObject({ role: 'CLINICIAN' });
+      await expect(verifyProduction(`Bearer ${await sign('RS256', 'rsa-1', stranger.privateKey)}`)).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
+      // A shared-secret token is worthless once the gateway verifies against the identity provider.
+      await expect(verifyProduction(`Bearer ${await sign('HS256', 'rsa-1', new TextEncoder().encode('x'.repeat(40)))}`)).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
+    } finally {
+      idp.close();
+    }
+  });
+});
