@@ -111,7 +111,10 @@ describe(`simultaneous bookings of one slot (${TEST_DATABASE})`, () => {
     expect(outcomes.filter((o) => o === 'BOOKED')).toHaveLength(1);
     expect(outcomes.filter((o) => o === 'SLOT_UNAVAILABLE')).toHaveLength(49);
     expect(await stack.db.prisma.appointment.count({ where: { providerId: provider.id, start: new Date(start!) } })).toBe(1);
-    // The losers' transactions rolled back whole: one care-team membership, not fifty.
-    expect(await stack.db.prisma.careTeamMember.count({ where: { providerId: provider.id, patientId: SEEDED.patient } })).toBe(1);
+    // The losers' transactions rolled back whole: one care-team membership, not fifty, ending after follow-up.
+    const memberships = await stack.db.prisma.careTeamMember.findMany({ where: { providerId: provider.id, patientId: SEEDED.patient } });
+    expect(memberships).toHaveLength(1);
+    expect(memberships[0]!.role).toBe('ATTENDING');
+    expect(memberships[0]!.periodEnd!.getTime()).toBe(new Date(start!).getTime() + 30 * 60_000 + 30 * 86_400_000);
   });
 });

@@ -5,6 +5,8 @@ import { findSlot } from './slots.js';
 
 /** Who may book or cancel, for the patients they can see (self, care team, any for SCHEDULER). */
 const SCHEDULING_ROLES: ReadonlySet<Role> = new Set(['PATIENT', 'CLINICIAN', 'SCHEDULER']);
+/** How long after a visit a provider added by booking stays on the care team. */
+export const ATTENDING_FOLLOW_UP_MS = 30 * 86_400_000;
 
 export interface BookAppointmentInput {
   patientId: string;
@@ -67,7 +69,8 @@ export async function bookAppointment(data: ScopedData, input: BookAppointmentIn
           idempotencyKey: key,
         },
       });
-      // The visit makes the provider part of the patient's care (an attending relationship).
+      // The visit makes the provider part of the patient's care (an attending relationship), for
+      // the visit and its follow-up only: minimum necessary, not a lasting key to the whole chart.
       const now = new Date();
       const member = await tx.careTeamMember.findFirst({
         where: { patientId: input.patientId, providerId: input.providerId, OR: [{ periodEnd: null }, { periodEnd: { gt: now } }] },
@@ -75,7 +78,7 @@ export async function bookAppointment(data: ScopedData, input: BookAppointmentIn
       });
       if (!member) {
         await tx.careTeamMember.createMany({
-          data: [{ id: `ctm-${randomUUID()}`, patientId: input.patientId, providerId: input.providerId, role: 'ATTENDING', periodStart: now }],
+          data: [{ id: `ctm-${randomUUID()}`, patientId: input.patientId, providerId: input.providerId, role: 'ATTENDING', periodStart: now, periodEnd: new Date(slot.end.getTime() + ATTENDING_FOLLOW_UP_MS) }],
           skipDuplicates: true,
         });
       }
