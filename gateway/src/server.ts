@@ -12,7 +12,7 @@ import {
   healthRoute,
   type InternalTokenKey,
   internalTokenKey,
-  listen,
+  serve,
   type Listening,
   maskError,
   type Principal,
@@ -94,21 +94,18 @@ export function createGateway({ config, subgraphUrls = config.subgraphUrls, supe
       }),
     },
   });
-  let started: Promise<void> | undefined;
+  const listenOn = serve(server as unknown as ApolloServer, handler, () => {
+    loaded = true;
+  });
   return {
     server,
     gateway,
     async listen(port, host) {
-      started ??= server.start().then(() => {
-        loaded = true;
-      });
-      await started;
-      const listening = await listen(handler, port, host);
+      const listening = await listenOn(port, host);
       return {
         ...listening,
         close: async () => {
           await listening.close();
-          await server.stop();
           await agent.close();
         },
       };

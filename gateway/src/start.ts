@@ -1,6 +1,6 @@
 /** `npm start`: the whole stack on one machine, on the embedded database unless DATABASE_URL is set. */
 import { SEEDED } from '@healthgraph/db/seed';
-import { ConfigError, loadConfig } from '@healthgraph/kit';
+import { ConfigError, loadConfig, stopOnSignals } from '@healthgraph/kit';
 import { startStack } from './stack.js';
 
 try {
@@ -12,12 +12,7 @@ try {
   console.log(`Get a token:  npm run -s token -- --role CLINICIAN --sub ${SEEDED.clinician}`);
   console.log(`Then:         curl -s ${stack.gatewayUrl} -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`);
   console.log(`                -d '{"query":"{ patient(id: \\"${SEEDED.patient}\\") { name { text } allergies { code { display } } } }"}'`);
-  const stop = async () => {
-    await stack.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+  stopOnSignals(() => stack.close());
 } catch (error) {
   console.error(error instanceof ConfigError ? `Configuration error: ${error.message}` : error);
   process.exit(1);

@@ -1,5 +1,4 @@
-import type { PrismaClient } from '@healthgraph/db';
-import { createSubgraph, DateScalar, DateTimeScalar, type InternalTokenKey, type SubgraphContext } from '@healthgraph/kit';
+import { createSubgraph, DateScalar, DateTimeScalar, type SubgraphContext, type SubgraphDeps } from '@healthgraph/kit';
 import { createLoaders, type Loaders } from './loaders.js';
 import { Appointment } from './resolvers/Appointment.js';
 import { Mutation } from './resolvers/Mutation.js';
@@ -9,19 +8,13 @@ import { Query } from './resolvers/Query.js';
 
 export type Context = SubgraphContext<Loaders>;
 
-export interface AppointmentsSubgraphOptions {
-  prisma: PrismaClient;
-  tokenKey: InternalTokenKey;
-  batching?: boolean;
-  development?: boolean;
-}
 
 /** The appointments subgraph: appointments, schedules, free slots and booking. */
-export function createAppointmentsSubgraph(options: AppointmentsSubgraphOptions) {
+export function createAppointmentsSubgraph(deps: SubgraphDeps) {
   return createSubgraph<Loaders>({
     name: 'appointments',
     resolvers: { Date: DateScalar, DateTime: DateTimeScalar, Query, Mutation, Appointment, Patient, Provider, Slot: SlotType },
     createLoaders,
-    ...options,
+    ...deps,
   });
 }

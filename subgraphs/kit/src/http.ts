@@ -122,6 +122,33 @@ export function listen(handler: (req: IncomingMessage, res: ServerResponse) => v
   });
 }
 
+/**
+ * Starts an Apollo Server once, then listens; closing stops listening and then the server, so
+ * in-flight requests finish first.
+ */
+export function serve(server: ApolloServer<BaseContext>, handler: (req: IncomingMessage, res: ServerResponse) => void, onStarted?: () => void) {
+  let started: Promise<void> | undefined;
+  return async (port: number, host?: string): Promise<Listening> => {
+    started ??= server.start().then(onStarted);
+    await started;
+    const listening = await listen(handler, port, host);
+    return {
+      ...listening,
+      close: async () => {
+        await listening.close();
+        await server.stop();
+      },
+    };
+  };
+}
+
+/** Closes gracefully on SIGTERM (orchestrators) and SIGINT (Ctrl-C), then exits. */
+export function stopOnSignals(close: () => Promise<void>): void {
+  const stop = () => void close().finally(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
 export const healthRoute = (check: () => Promise<void>) => async (_req: IncomingMessage, res: ServerResponse) => {
   try {
     await check();

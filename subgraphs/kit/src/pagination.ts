@@ -25,6 +25,23 @@ export function decodeCursor(cursor: string | null | undefined, argument = 'afte
   throw badUserInput(argument, 'is not a cursor returned by this API');
 }
 
+/**
+ * Keyset condition for lists ordered by (familyName, givenName, id): the rows strictly after the
+ * cursor, or null without one. Shared by patient and provider search.
+ */
+export function afterNameCursor(after: string | null | undefined) {
+  const cursor = decodeCursor(after);
+  if (!cursor) return null;
+  if (cursor.length !== 3) throw badUserInput('after', 'is not a cursor returned by this API');
+  const [family, given, id] = cursor.map(String) as [string, string, string];
+  return {
+    OR: [{ familyName: { gt: family } }, { familyName: family, givenName: { gt: given } }, { familyName: family, givenName: given, id: { gt: id } }],
+  };
+}
+
+/** The cursor parts of a row in (familyName, givenName, id) order. */
+export const nameCursorOf = (row: { familyName: string; givenName: string; id: string }) => [row.familyName, row.givenName, row.id];
+
 export interface Connection<T> {
   edges: { cursor: string; node: T }[];
   pageInfo: { hasNextPage: boolean; endCursor: string | null };

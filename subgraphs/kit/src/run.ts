@@ -1,8 +1,8 @@
 import { openDatabase, applyMigrations } from '@healthgraph/db';
 import { loadConfig, type Config } from './config.js';
-import { internalTokenKey, type InternalTokenKey } from './internal-token.js';
-import type { Subgraph } from './subgraph.js';
-import type { PrismaClient } from '@healthgraph/db';
+import { internalTokenKey } from './internal-token.js';
+import { stopOnSignals } from './http.js';
+import type { Subgraph, SubgraphDeps } from './subgraph.js';
 
 type SubgraphName = keyof Config['subgraphUrls'];
 
@@ -12,7 +12,7 @@ type SubgraphName = keyof Config['subgraphUrls'];
  */
 export async function runSubgraph(
   name: SubgraphName,
-  create: (options: { prisma: PrismaClient; tokenKey: InternalTokenKey; batching: boolean; development: boolean }) => Subgraph,
+  create: (deps: SubgraphDeps) => Subgraph,
 ): Promise<void> {
   const config = loadConfig();
   const db = await openDatabase({ url: config.databaseUrl, dataDir: config.pgliteDir });
@@ -25,11 +25,8 @@ export async function runSubgraph(
   });
   const listening = await subgraph.listen(config.ports[name], config.host);
   console.log(`Subgraph ${name} ready at ${listening.url}/graphql`);
-  const stop = async () => {
+  stopOnSignals(async () => {
     await listening.close();
     await db.close();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop());
-  process.once('SIGINT', () => void stop());
+  });
 }

@@ -11,7 +11,7 @@ import { parse, type GraphQLFormattedError } from 'graphql';
 import type { PrismaClient } from '@healthgraph/db';
 import { type Access, accessFor, createConsentLoader, createPatientAccessLoader, type Label } from './access.js';
 import { ErrorCode, unauthenticated } from './errors.js';
-import { createHttpHandler, healthRoute, listen, type Listening } from './http.js';
+import { createHttpHandler, healthRoute, type Listening, serve } from './http.js';
 import { type InternalTokenKey, verifyInternalToken } from './internal-token.js';
 import type { Principal } from './principal.js';
 
@@ -36,14 +36,20 @@ export interface SubgraphContext<L> {
   loaders: L;
 }
 
-export interface SubgraphOptions<L> {
+/** What every subgraph is built from: the shared database client and the gateway's token key. */
+export interface SubgraphDeps {
+  prisma: PrismaClient;
+  tokenKey: InternalTokenKey;
+  /** DataLoader batching (default on); off only for the naive benchmark baseline. */
+  batching?: boolean;
+  /** Introspection on (development only). */
+  development?: boolean;
+}
+
+export interface SubgraphOptions<L> extends SubgraphDeps {
   name: string;
   resolvers: GraphQLResolverMap<SubgraphContext<L>>;
   createLoaders: (data: ScopedData) => L;
-  prisma: PrismaClient;
-  tokenKey: InternalTokenKey;
-  batching?: boolean;
-  development?: boolean;
 }
 
 export interface Subgraph {
@@ -104,22 +110,10 @@ export function createSubgraph<L>({ name, resolvers, createLoaders, prisma, toke
     context,
     routes: { '/health': healthRoute(async () => void (await prisma.$queryRaw`SELECT 1`)) },
   });
-  let started: Promise<void> | undefined;
   return {
     name,
     server: server as unknown as ApolloServer<SubgraphContext<unknown>>,
     handler,
-    async listen(port, host) {
-      started ??= server.start();
-      await started;
-      const listening = await listen(handler, port, host);
-      return {
-        ...listening,
-        close: async () => {
-          await listening.close();
-          await server.stop();
-        },
-      };
-    },
+    listen: serve(server as unknown as ApolloServer, handler),
   };
 }

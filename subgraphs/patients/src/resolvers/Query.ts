@@ -1,5 +1,5 @@
-import type { Patient, Prisma } from '@healthgraph/db';
-import { badUserInput, decodeCursor, forbidden, notFound, pageSize, toConnection, visiblePatientsWhere } from '@healthgraph/kit';
+import type { Prisma } from '@healthgraph/db';
+import { afterNameCursor, badUserInput, forbidden, nameCursorOf, notFound, pageSize, toConnection, visiblePatientsWhere } from '@healthgraph/kit';
 import type { Context } from '../server.js';
 
 interface Page {
@@ -10,25 +10,15 @@ interface Page {
 /** Keyset pagination in (familyName, givenName, id) order: stable under inserts, one statement a page. */
 async function patientPage({ data }: Context, where: Prisma.PatientWhereInput, { first, after }: Page) {
   const size = pageSize(first);
-  const cursor = decodeCursor(after);
   const conditions: Prisma.PatientWhereInput[] = [where];
-  if (cursor) {
-    const [family, given, id] = cursor.map(String) as [string, string, string];
-    if (cursor.length !== 3) throw badUserInput('after', 'is not a cursor returned by this API');
-    conditions.push({
-      OR: [
-        { familyName: { gt: family } },
-        { familyName: family, givenName: { gt: given } },
-        { familyName: family, givenName: given, id: { gt: id } },
-      ],
-    });
-  }
+  const afterCursor = afterNameCursor(after);
+  if (afterCursor) conditions.push(afterCursor);
   const rows = await data.prisma.patient.findMany({
     where: { AND: conditions },
     orderBy: [{ familyName: 'asc' }, { givenName: 'asc' }, { id: 'asc' }],
     take: size + 1,
   });
-  return toConnection(rows, size, (p: Patient) => [p.familyName, p.givenName, p.id]);
+  return toConnection(rows, size, nameCursorOf);
 }
 
 interface SearchArgs extends Page {

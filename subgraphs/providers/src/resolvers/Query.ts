@@ -1,5 +1,5 @@
-import type { Prisma, Provider } from '@healthgraph/db';
-import { badUserInput, decodeCursor, notFound, pageSize, toConnection } from '@healthgraph/kit';
+import type { Prisma } from '@healthgraph/db';
+import { afterNameCursor, badUserInput, nameCursorOf, notFound, pageSize, toConnection } from '@healthgraph/kit';
 import type { Context } from '../server.js';
 
 interface SearchArgs {
@@ -25,17 +25,13 @@ export const Query = {
       filters.push({ OR: [{ givenName: { startsWith: term, mode: 'insensitive' } }, { familyName: { startsWith: term, mode: 'insensitive' } }] });
     }
     if (specialty?.trim()) filters.push({ specialty: { equals: specialty.trim(), mode: 'insensitive' } });
-    const cursor = decodeCursor(after);
-    if (cursor) {
-      if (cursor.length !== 3) throw badUserInput('after', 'is not a cursor returned by this API');
-      const [family, given, id] = cursor.map(String) as [string, string, string];
-      filters.push({ OR: [{ familyName: { gt: family } }, { familyName: family, givenName: { gt: given } }, { familyName: family, givenName: given, id: { gt: id } }] });
-    }
+    const afterCursor = afterNameCursor(after);
+    if (afterCursor) filters.push(afterCursor);
     const rows = await data.prisma.provider.findMany({
       where: { AND: filters },
       orderBy: [{ familyName: 'asc' }, { givenName: 'asc' }, { id: 'asc' }],
       take: size + 1,
     });
-    return toConnection(rows, size, (p: Provider) => [p.familyName, p.givenName, p.id]);
+    return toConnection(rows, size, nameCursorOf);
   },
 };
