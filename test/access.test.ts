@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEEDED } from '@healthgraph/db';
+import { countStatements } from './helpers/database.js';
 import { codes, startTestStack, type TestStack } from './helpers/stack.js';
 
 let stack: TestStack;
@@ -128,16 +129,22 @@ describe('scheduling, billing and administrative roles', () => {
     expect((body.data!.searchPatients as any).edges.map((e: any) => e.node.id)).toContain(SEEDED.psyPatient);
   });
 
-  it('refuses clinical data to billing with FORBIDDEN', async () => {
-    const { body } = await stack.query({ role: 'BILLING', sub: 'staff-2' }, `{ patient(id: "${SEEDED.patient}") { id allergies { id } } }`);
-    expect(codes({ body } as any)).toContain('FORBIDDEN');
-    expect(JSON.stringify(body.data)).not.toMatch(/alg-/);
+  it('refuses clinical data to billing at the gateway, before any record is read', async () => {
+    const { result, statements } = await countStatements(stack.db, () => stack.query({ role: 'BILLING', sub: 'staff-2' }, `{ patient(id: "${SEEDED.patient}") { id allergies { id } } }`));
+    expect(result.body.errors).toEqual([expect.objectContaining({ path: ['patient', 'allergies'], extensions: { code: 'UNAUTHORIZED_FIELD_OR_TYPE' } })]);
+    expect(result.body.data).toEqual({ patient: null }); // allergies is non-null: the null propagates
+    expect(statements.some((sql) => sql.includes('"Allergy"'))).toBe(false);
+  });
+
+  it('refuses clinical data to billing in the data layer too, for any path that skips the gateway check', async () => {
+    const { body } = await stack.query({ role: 'BILLING', sub: 'staff-2' }, `{ patient(id: "${SEEDED.patient}") { name { text } } }`);
+    expect((body.data!.patient as any).name.text).toBeTruthy();
   });
 
   it('shows no patient to an administrator', async () => {
     const { body } = await stack.query({ role: 'ADMIN', sub: 'staff-3' }, `{ patient(id: "${SEEDED.patient}") { id name { text } } }`);
     expect(body.data!.patient).toBeNull();
-    expect(codes({ body } as any)).toEqual(['NOT_FOUND']);
+    expect(codes({ body } as any).sort()).toEqual(['NOT_FOUND', 'UNAUTHORIZED_FIELD_OR_TYPE']);
   });
 });
 
@@ -151,9 +158,9 @@ describe('break-glass', () => {
   });
 
   it('does not reach notes or vitals', async () => {
-    const { body } = await stack.query(emergency, `{ patient(id: "${SEEDED.psyPatient}") { notes { edges { node { text } } } } }`);
-    expect(codes({ body } as any)).toContain('FORBIDDEN');
-    expect(JSON.stringify(body.data)).not.toMatch(/Plan of care/);
+    const { body } = await stack.query(emergency, `{ patient(id: "${SEEDED.psyPatient}") { bloodType notes { edges { node { text } } } vitals { value } } }`);
+    expect(codes({ body } as any)).toEqual(['UNAUTHORIZED_FIELD_OR_TYPE', 'UNAUTHORIZED_FIELD_OR_TYPE']);
+    expect(JSON.stringify(body.data)).not.toMatch(/Plan of care|"value"/);
   });
 
   it('is refused without a reason', async () => {

@@ -20,6 +20,7 @@ import {
 } from '@healthgraph/kit';
 import { createTokenVerifier } from './auth.js';
 import { readSupergraph, type SubgraphName } from './compose.js';
+import { fieldAuthorization } from './field-authorization.js';
 import { installGatewayScalars, promoteScalarErrors } from './scalars.js';
 import { SubgraphDataSource } from './subgraph-data-source.js';
 
@@ -63,8 +64,9 @@ export function createGateway({ config, subgraphUrls = config.subgraphUrls, supe
   // Subgraph calls over undici with keep-alive: measurably cheaper than the default fetcher.
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: 64 });
   const fetcher = ((url: string, init?: object) => undiciFetch(url, { ...init, dispatcher: agent })) as unknown as Fetcher;
+  const authorization = fieldAuthorization(supergraphSdl, config.fieldAuthMode);
   const gateway = new ApolloGateway({
-    supergraphSdl,
+    supergraphSdl: authorization.supergraphSdl,
     buildService: ({ name }) => new SubgraphDataSource(name, subgraphUrls[name as SubgraphName], fetcher),
   });
   const development = config.env === 'development';
@@ -73,7 +75,7 @@ export function createGateway({ config, subgraphUrls = config.subgraphUrls, supe
     introspection: development,
     includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) => maskError(promoteScalarErrors(formatted, error)),
-    plugins: [development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(), responseHeaders],
+    plugins: [development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(), authorization.plugin, responseHeaders],
   });
 
   gateway.onSchemaLoadOrUpdate(({ apiSchema }) => installGatewayScalars(apiSchema));

@@ -1,6 +1,7 @@
 import { RemoteGraphQLDataSource } from '@apollo/gateway';
 import type { Fetcher } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
+import { fieldAuthorizationRan } from './field-authorization.js';
 import type { GatewayContext } from './server.js';
 
 type ProcessOptions = Parameters<RemoteGraphQLDataSource<GatewayContext>['process']>[0];
@@ -27,6 +28,10 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   }
 
   override async process(options: ProcessOptions) {
+    // Fail closed: no subgraph is called for an operation whose fields were not checked.
+    if (!fieldAuthorizationRan(options.context)) {
+      throw new GraphQLError('Internal server error', { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    }
     try {
       return await super.process(options);
     } catch (error) {

@@ -22,6 +22,8 @@ export interface Config {
   subgraphTokenSecret: string;
   /** DataLoader batching; `off` exists only for the naive benchmark baseline. */
   batching: boolean;
+  /** Unauthorized fields: `filter` nulls them with an error each; `reject` refuses the operation. */
+  fieldAuthMode: 'filter' | 'reject';
 }
 
 export const DEV_JWT_SECRET = 'development-only-client-token-secret-change-me';
@@ -51,6 +53,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const seedPatients = Number(env.SEED_PATIENTS ?? 2000);
   if (!Number.isInteger(seedPatients) || seedPatients < 4) throw new ConfigError('SEED_PATIENTS must be an integer of at least 4');
   if (env.DATALOADER !== undefined && !['on', 'off'].includes(env.DATALOADER)) throw new ConfigError('DATALOADER must be "on" or "off"');
+  const fieldAuthMode = env.FIELD_AUTH_MODE || 'filter';
+  if (fieldAuthMode !== 'filter' && fieldAuthMode !== 'reject') throw new ConfigError('FIELD_AUTH_MODE must be "filter" or "reject"');
   const config: Config = {
     env: mode,
     host: env.HOST || '127.0.0.1',
@@ -72,6 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     subgraphTokenSecret: env.SUBGRAPH_TOKEN_SECRET || DEV_SUBGRAPH_SECRET,
     batching: env.DATALOADER !== 'off',
+    fieldAuthMode,
   };
   if (mode === 'production') {
     if (!config.jwt.jwksUrl) throw new ConfigError('production needs JWT_JWKS_URL: client tokens must be verified against the identity provider');

@@ -9,3 +9,5 @@ export * from './principal.js';
 export * from './scalars.js';
 export * from './subgraph.js';
 export * from './run.js';
+export * from './scopes.js';
+export * from './field-rules.js';

@@ -11,6 +11,7 @@ import { parse, type GraphQLFormattedError } from 'graphql';
 import type { PrismaClient } from '@healthgraph/db';
 import { type Access, accessFor, createConsentLoader, createPatientAccessLoader, type Label } from './access.js';
 import { ErrorCode, unauthenticated } from './errors.js';
+import { enforceFieldRules } from './field-rules.js';
 import { createHttpHandler, healthRoute, type Listening, serve } from './http.js';
 import { type InternalTokenKey, verifyInternalToken } from './internal-token.js';
 import type { Principal } from './principal.js';
@@ -78,7 +79,7 @@ export function maskError(formatted: GraphQLFormattedError): GraphQLFormattedErr
 
 /** Builds a federated subgraph server that only answers requests carrying a gateway-signed token. */
 export function createSubgraph<L>({ name, resolvers, createLoaders, prisma, tokenKey, batching = true, development = false }: SubgraphOptions<L>): Subgraph {
-  const schema = buildSubgraphSchema({ typeDefs: parse(subgraphTypeDefs(name)), resolvers: resolvers as GraphQLResolverMap<unknown> });
+  const schema = enforceFieldRules(buildSubgraphSchema({ typeDefs: parse(subgraphTypeDefs(name)), resolvers: resolvers as GraphQLResolverMap<unknown> }));
   const server = new ApolloServer<SubgraphContext<L>>({
     schema,
     introspection: development,

@@ -1,0 +1,51 @@
+import type { Principal, Purpose, Role } from './principal.js';
+
+/**
+ * Scopes named in the SDL's @requiresScopes. Each guards one class of data, so that a field's rule
+ * reads as what it discloses.
+ */
+export const SCOPES = [
+  'patient:demographics', // name, birth date, sex, MRN, care team
+  'patient:contact', // phone, e-mail, address
+  'clinical:emergency', // allergies, medications, conditions, blood type
+  'clinical:full', // vitals and clinical notes
+  'appointments:read', // appointments and schedules
+  'appointments:reason', // why the patient is coming: clinical in itself
+  'appointments:write', // booking and cancelling
+  'audit:read', // the whole audit trail
+  'audit:self', // one's own accounting of disclosures
+] as const;
+export type Scope = (typeof SCOPES)[number];
+
+const ALL_APPOINTMENTS: Scope[] = ['appointments:read', 'appointments:reason', 'appointments:write'];
+
+/** What a role may ever hold. */
+const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
+  PATIENT: ['patient:demographics', 'patient:contact', 'clinical:emergency', 'clinical:full', ...ALL_APPOINTMENTS, 'audit:self'],
+  CLINICIAN: ['patient:demographics', 'patient:contact', 'clinical:emergency', 'clinical:full', ...ALL_APPOINTMENTS],
+  SCHEDULER: ['patient:demographics', 'patient:contact', ...ALL_APPOINTMENTS],
+  BILLING: ['patient:demographics', 'patient:contact', 'appointments:read'],
+  ADMIN: [],
+  AUDITOR: ['audit:read'],
+};
+
+/** What a purpose of use needs (minimum necessary, 45 CFR 164.502(b)). */
+const PURPOSE_SCOPES: Record<Purpose, readonly Scope[]> = {
+  TREAT: ['patient:demographics', 'patient:contact', 'clinical:emergency', 'clinical:full', ...ALL_APPOINTMENTS, 'audit:self'],
+  ETREAT: ['patient:demographics', 'patient:contact', 'clinical:emergency', 'clinical:full', ...ALL_APPOINTMENTS],
+  HPAYMT: ['patient:demographics', 'patient:contact', 'appointments:read'],
+  HOPERAT: ['patient:demographics', 'patient:contact', ...ALL_APPOINTMENTS, 'audit:read', 'audit:self'],
+  // Break-glass: who the patient is and what could harm them now; nothing else.
+  BTG: ['patient:demographics', 'clinical:emergency'],
+};
+
+/** The one answer to "which scopes does this caller hold": its role's, narrowed by its purpose. */
+export function scopesFor(principal: Pick<Principal, 'role' | 'purpose'>): ReadonlySet<Scope> {
+  const allowed = new Set(PURPOSE_SCOPES[principal.purpose]);
+  return new Set(ROLE_SCOPES[principal.role].filter((scope) => allowed.has(scope)));
+}
+
+/** @requiresScopes semantics: any one of the groups, with every scope of that group. */
+export function satisfies(held: ReadonlySet<string>, groups: readonly (readonly string[])[]): boolean {
+  return groups.some((group) => group.every((scope) => held.has(scope)));
+}
