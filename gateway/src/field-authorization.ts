@@ -69,6 +69,8 @@ export function readFieldRules(supergraphSdl: string): FieldRules {
 /** One step of a response path, with what null propagation needs to know about it. */
 export interface Segment {
   key: string;
+  /** The schema coordinate (`Type.field`) selected at this step. */
+  coordinate?: string;
   nonNull: boolean;
   list: boolean;
   itemNonNull: boolean;
@@ -114,7 +116,7 @@ export function unauthorizedPaths(schema: GraphQLSchema, rules: FieldRules, held
         if (name.startsWith('__') || !(isObjectType(parent) || isInterfaceType(parent))) continue;
         const definition: GraphQLField<unknown, unknown> | undefined = parent.getFields()[name];
         if (!definition) continue;
-        const here = [...path, segmentOf(selection.alias?.value ?? name, definition.type)];
+        const here = [...path, { ...segmentOf(selection.alias?.value ?? name, definition.type), coordinate: `${parent.name}.${name}` }];
         if (!fieldAllowed(schema, rules, held, parent, name)) found.set(here.map((s) => s.key).join('.'), here);
         else if (selection.selectionSet) walk(selection.selectionSet, getNamedType(definition.type), here, spreads);
       }
@@ -198,7 +200,12 @@ export interface FieldAuthorization {
  * refusal together with this plugin, and the subgraph data source refuses to call out for any
  * request this plugin did not check (fail closed).
  */
-export function fieldAuthorization(supergraphSdl: string, mode: FieldAuthorizationMode = 'filter'): FieldAuthorization {
+export function fieldAuthorization(
+  supergraphSdl: string,
+  mode: FieldAuthorizationMode = 'filter',
+  /** Told of every refusal, with the schema coordinates refused (for the audit trail). */
+  onRefusal?: (context: GatewayContext, coordinates: string[]) => void,
+): FieldAuthorization {
   const rules = readFieldRules(supergraphSdl);
   const plugin: ApolloServerPlugin<GatewayContext> = {
     async requestDidStart() {
@@ -210,6 +217,7 @@ export function fieldAuthorization(supergraphSdl: string, mode: FieldAuthorizati
           removed = unauthorizedPaths(schema, rules, held, requestContext.document, operationName);
           if (removed.length > 0) {
             const paths = removed.map((path) => path.map((s) => s.key).join('.'));
+            onRefusal?.(contextValue, [...new Set(removed.map((path) => path.at(-1)!.coordinate!))].sort());
             if (mode === 'reject') {
               throw new GraphQLError(`This operation selects fields the caller may not read: ${paths.join(', ')}`, {
                 extensions: { code: UNAUTHORIZED, paths, http: { status: 403 } },

@@ -1,12 +1,22 @@
 /** Runs the gateway alone, in front of subgraphs running elsewhere (PATIENTS_URL and friends). */
-import { ConfigError, loadConfig, stopOnSignals } from '@healthgraph/kit';
+import { join } from 'node:path';
+import { openDatabase } from '@healthgraph/db';
+import { AuditLog, ConfigError, loadConfig, stopOnSignals } from '@healthgraph/kit';
 import { createGateway } from './server.js';
 
 try {
   const config = loadConfig();
-  const gateway = await createGateway({ config }).listen(config.ports.gateway, config.host);
+  // The gateway writes the refusals it makes itself to the same audit trail as the subgraphs.
+  const db = await openDatabase({ url: config.databaseUrl, dataDir: config.pgliteDir, poolSize: 2 });
+  const audit = new AuditLog(db.prisma, { spillPath: join(config.auditSpillDir, 'audit-spill-gateway.jsonl') });
+  await audit.replaySpill();
+  const gateway = await createGateway({ config, audit }).listen(config.ports.gateway, config.host);
   console.log(`Gateway ready at ${gateway.url}/graphql`);
-  stopOnSignals(() => gateway.close());
+  stopOnSignals(async () => {
+    await gateway.close();
+    await audit.close();
+    await db.close();
+  });
 } catch (error) {
   console.error(error instanceof ConfigError ? `Configuration error: ${error.message}` : error);
   process.exit(1);

@@ -7,6 +7,7 @@ import { ApolloGateway } from '@apollo/gateway';
 import type { Fetcher } from '@apollo/utils.fetcher';
 import { Agent, fetch as undiciFetch } from 'undici';
 import {
+  type AuditLog,
   type Config,
   createHttpHandler,
   healthRoute,
@@ -37,6 +38,8 @@ export interface GatewayOptions {
   subgraphUrls?: Record<SubgraphName, string>;
   /** The supergraph SDL (defaults to the committed schema/supergraph.graphql). */
   supergraphSdl?: string;
+  /** Records the refusals the gateway makes itself (fields removed before planning). */
+  audit?: AuditLog;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
@@ -60,11 +63,24 @@ export interface Gateway {
 }
 
 /** Builds the gateway: token verification, subgraph tokens, the committed supergraph, health. */
-export function createGateway({ config, subgraphUrls = config.subgraphUrls, supergraphSdl = readSupergraph() }: GatewayOptions): Gateway {
+export function createGateway({ config, subgraphUrls = config.subgraphUrls, supergraphSdl = readSupergraph(), audit }: GatewayOptions): Gateway {
   // Subgraph calls over undici with keep-alive: measurably cheaper than the default fetcher.
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: 64 });
   const fetcher = ((url: string, init?: object) => undiciFetch(url, { ...init, dispatcher: agent })) as unknown as Fetcher;
-  const authorization = fieldAuthorization(supergraphSdl, config.fieldAuthMode);
+  const authorization = fieldAuthorization(supergraphSdl, config.fieldAuthMode, (context, coordinates) =>
+    audit?.record({
+      actorSub: context.principal.sub,
+      actorRole: context.principal.role,
+      purpose: context.principal.purpose,
+      patientId: null,
+      resourceType: 'Operation',
+      resourceIds: [],
+      fieldPaths: coordinates,
+      breakGlassReason: context.principal.breakGlassReason ?? null,
+      requestId: context.requestId,
+      outcome: 'DENIED',
+    }),
+  );
   const gateway = new ApolloGateway({
     supergraphSdl: authorization.supergraphSdl,
     buildService: ({ name }) => new SubgraphDataSource(name, subgraphUrls[name as SubgraphName], fetcher),

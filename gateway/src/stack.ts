@@ -1,5 +1,6 @@
 import { applyMigrations, type Database, isEmpty, openDatabase, seedDatabase } from '@healthgraph/db';
-import { type Config, internalTokenKey, type Listening, type Subgraph } from '@healthgraph/kit';
+import { join } from 'node:path';
+import { AuditLog, type Config, internalTokenKey, type Listening, type Subgraph } from '@healthgraph/kit';
 import { createAppointmentsSubgraph } from '@healthgraph/appointments/server';
 import { createPatientsSubgraph } from '@healthgraph/patients/server';
 import { createProvidersSubgraph } from '@healthgraph/providers/server';
@@ -21,6 +22,8 @@ export interface StackOptions {
 
 export interface Stack {
   db: Database;
+  /** The audit writer every service of the stack shares. */
+  audit: AuditLog;
   gatewayUrl: string;
   subgraphUrls: Record<SubgraphName, string>;
   /** Stops one subgraph (to exercise partial failure). */
@@ -35,43 +38,48 @@ export interface Stack {
  */
 export async function startStack({ config, db: given, seedPatients = config.seedPatients, ephemeralPorts = false, batching = config.batching }: StackOptions): Promise<Stack> {
   const db = given ?? (await openDatabase({ url: config.databaseUrl, dataDir: config.pgliteDir }));
-  const closers: (() => Promise<void>)[] = [];
+  const listening: Partial<Record<SubgraphName, Listening>> = {};
+  const stopped = new Set<SubgraphName>();
+  let gateway: Listening | undefined;
+  let audit: AuditLog | undefined;
+  // Shutdown order: stop taking requests, let subgraphs finish, write the last audit events, close the database.
+  const close = async () => {
+    await gateway?.close();
+    await Promise.all((Object.keys(listening) as SubgraphName[]).filter((name) => !stopped.has(name)).map((name) => listening[name]!.close()));
+    await audit?.close();
+    if (!given) await db.close();
+  };
   try {
     await applyMigrations(db.adapterFactory);
     if (seedPatients > 0 && (await isEmpty(db.prisma))) await seedDatabase(db.prisma, { patients: seedPatients });
-    const shared = { prisma: db.prisma, tokenKey: internalTokenKey(config.subgraphTokenSecret), batching, development: config.env === 'development' };
+    audit = new AuditLog(db.prisma, { spillPath: join(config.auditSpillDir, 'audit-spill-stack.jsonl') });
+    await audit.replaySpill();
+    const shared = { prisma: db.prisma, audit, tokenKey: internalTokenKey(config.subgraphTokenSecret), batching, development: config.env === 'development' };
     const subgraphs: Record<SubgraphName, Subgraph> = {
       patients: createPatientsSubgraph(shared),
       providers: createProvidersSubgraph(shared),
       appointments: createAppointmentsSubgraph(shared),
       records: createRecordsSubgraph(shared),
     };
-    const listening = {} as Record<SubgraphName, Listening>;
     for (const name of Object.keys(subgraphs) as SubgraphName[]) {
       listening[name] = await subgraphs[name].listen(ephemeralPorts ? 0 : config.ports[name], config.host);
-      closers.push(() => listening[name].close());
     }
     const subgraphUrls = Object.fromEntries(Object.entries(listening).map(([name, l]) => [name, `${l.url}/graphql`])) as Record<SubgraphName, string>;
-    const gateway = await createGateway({ config, subgraphUrls }).listen(ephemeralPorts ? 0 : config.ports.gateway, config.host);
-    closers.unshift(() => gateway.close());
-    const stopped = new Set<SubgraphName>();
+    gateway = await createGateway({ config, subgraphUrls, audit }).listen(ephemeralPorts ? 0 : config.ports.gateway, config.host);
     return {
       db,
+      audit,
       gatewayUrl: `${gateway.url}/graphql`,
       subgraphUrls,
       async stopSubgraph(name) {
         if (stopped.has(name)) return;
         stopped.add(name);
-        await listening[name].close();
+        await listening[name]?.close();
       },
-      async close() {
-        await Promise.all(closers.map((close, i) => (i > 0 && stopped.has(Object.keys(listening)[i - 1] as SubgraphName) ? undefined : close())));
-        if (!given) await db.close();
-      },
+      close,
     };
   } catch (error) {
-    await Promise.allSettled(closers.map((close) => close()));
-    if (!given) await db.close();
+    await close().catch(() => {});
     throw error;
   }
 }

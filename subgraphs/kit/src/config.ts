@@ -1,3 +1,5 @@
+import { fileURLToPath } from 'node:url';
+
 /** Settings shared by the gateway and the subgraphs, read once from the environment. */
 export interface Config {
   env: 'development' | 'test' | 'production';
@@ -24,7 +26,12 @@ export interface Config {
   batching: boolean;
   /** Unauthorized fields: `filter` nulls them with an error each; `reject` refuses the operation. */
   fieldAuthMode: 'filter' | 'reject';
+  /** Folder for audit events the database refused at shutdown (replayed at the next start). */
+  auditSpillDir: string;
 }
+
+/** The repository's .data folder: embedded database and audit spill files (ignored by git). */
+export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../../.data/', import.meta.url));
 
 export const DEV_JWT_SECRET = 'development-only-client-token-secret-change-me';
 export const DEV_SUBGRAPH_SECRET = 'development-only-subgraph-token-secret-change-me';
@@ -77,6 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     subgraphTokenSecret: env.SUBGRAPH_TOKEN_SECRET || DEV_SUBGRAPH_SECRET,
     batching: env.DATALOADER !== 'off',
     fieldAuthMode,
+    auditSpillDir: env.AUDIT_SPILL_DIR || DEFAULT_DATA_DIR,
   };
   if (mode === 'production') {
     if (!config.jwt.jwksUrl) throw new ConfigError('production needs JWT_JWKS_URL: client tokens must be verified against the identity provider');

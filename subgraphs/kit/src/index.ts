@@ -11,3 +11,5 @@ export * from './subgraph.js';
 export * from './run.js';
 export * from './scopes.js';
 export * from './field-rules.js';
+export * from './audit.js';
+export * from './audit-plugin.js';

@@ -1,6 +1,8 @@
 import { openDatabase, applyMigrations } from '@healthgraph/db';
 import { loadConfig, type Config } from './config.js';
 import { internalTokenKey } from './internal-token.js';
+import { join } from 'node:path';
+import { AuditLog } from './audit.js';
 import { stopOnSignals } from './http.js';
 import type { Subgraph, SubgraphDeps } from './subgraph.js';
 
@@ -17,8 +19,11 @@ export async function runSubgraph(
   const config = loadConfig();
   const db = await openDatabase({ url: config.databaseUrl, dataDir: config.pgliteDir });
   if (db.kind === 'pglite') await applyMigrations(db.adapterFactory);
+  const audit = new AuditLog(db.prisma, { spillPath: join(config.auditSpillDir, `audit-spill-${name}.jsonl`) });
+  await audit.replaySpill();
   const subgraph = create({
     prisma: db.prisma,
+    audit,
     tokenKey: internalTokenKey(config.subgraphTokenSecret),
     batching: config.batching,
     development: config.env === 'development',
@@ -27,6 +32,7 @@ export async function runSubgraph(
   console.log(`Subgraph ${name} ready at ${listening.url}/graphql`);
   stopOnSignals(async () => {
     await listening.close();
+    await audit.close();
     await db.close();
   });
 }

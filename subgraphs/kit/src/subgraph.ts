@@ -10,6 +10,8 @@ import type DataLoader from 'dataloader';
 import { parse, type GraphQLFormattedError } from 'graphql';
 import type { PrismaClient } from '@healthgraph/db';
 import { type Access, accessFor, createConsentLoader, createPatientAccessLoader, type Label } from './access.js';
+import type { AuditLog } from './audit.js';
+import { auditPlugin } from './audit-plugin.js';
 import { ErrorCode, unauthenticated } from './errors.js';
 import { enforceFieldRules } from './field-rules.js';
 import { createHttpHandler, healthRoute, type Listening, serve } from './http.js';
@@ -41,6 +43,8 @@ export interface SubgraphContext<L> {
 export interface SubgraphDeps {
   prisma: PrismaClient;
   tokenKey: InternalTokenKey;
+  /** Where disclosures and refusals are recorded; every subgraph has one. */
+  audit: AuditLog;
   /** DataLoader batching (default on); off only for the naive benchmark baseline. */
   batching?: boolean;
   /** Introspection on (development only). */
@@ -78,7 +82,7 @@ export function maskError(formatted: GraphQLFormattedError): GraphQLFormattedErr
 }
 
 /** Builds a federated subgraph server that only answers requests carrying a gateway-signed token. */
-export function createSubgraph<L>({ name, resolvers, createLoaders, prisma, tokenKey, batching = true, development = false }: SubgraphOptions<L>): Subgraph {
+export function createSubgraph<L>({ name, resolvers, createLoaders, prisma, tokenKey, audit, batching = true, development = false }: SubgraphOptions<L>): Subgraph {
   const schema = enforceFieldRules(buildSubgraphSchema({ typeDefs: parse(subgraphTypeDefs(name)), resolvers: resolvers as GraphQLResolverMap<unknown> }));
   const server = new ApolloServer<SubgraphContext<L>>({
     schema,
@@ -86,7 +90,7 @@ export function createSubgraph<L>({ name, resolvers, createLoaders, prisma, toke
     includeStacktraceInErrorResponses: false,
     formatError: maskError,
     // Inline traces would ship resolver timings and paths to whoever asks; usage reporting is not used.
-    plugins: [ApolloServerPluginInlineTraceDisabled()],
+    plugins: [ApolloServerPluginInlineTraceDisabled(), auditPlugin(audit) as never],
   });
 
   const context = async (req: IncomingMessage): Promise<SubgraphContext<L>> => {

@@ -1,5 +1,6 @@
-import { createSubgraph, DateScalar, type SubgraphContext, type SubgraphDeps } from '@healthgraph/kit';
+import { createSubgraph, DateScalar, DateTimeScalar, type SubgraphContext, type SubgraphDeps } from '@healthgraph/kit';
 import { createLoaders, type Loaders } from './loaders.js';
+import { AuditEvent, AuditQuery } from './resolvers/AuditEvent.js';
 import { Patient } from './resolvers/Patient.js';
 import { Query } from './resolvers/Query.js';
 
@@ -8,5 +9,5 @@ export type Context = SubgraphContext<Loaders>;
 
 /** The patients subgraph: demographics, contact data, care teams and patient search. */
 export function createPatientsSubgraph(deps: SubgraphDeps) {
-  return createSubgraph<Loaders>({ name: 'patients', resolvers: { Date: DateScalar, Query, Patient }, createLoaders, ...deps });
+  return createSubgraph<Loaders>({ name: 'patients', resolvers: { Date: DateScalar, DateTime: DateTimeScalar, Query: { ...Query, ...AuditQuery }, Patient, AuditEvent }, createLoaders, ...deps });
 }

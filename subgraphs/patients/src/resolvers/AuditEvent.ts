@@ -1,0 +1,44 @@
+import type { AuditEvent as AuditRow, Prisma } from '@healthgraph/db';
+import { badUserInput, decodeCursor, forbidden, pageSize, toConnection } from '@healthgraph/kit';
+import type { Context } from '../server.js';
+
+interface Page {
+  first?: number | null;
+  after?: string | null;
+}
+
+/** Newest first, keyset-paged on (at, id). */
+async function auditPage({ data }: Context, where: Prisma.AuditEventWhereInput, { first, after }: Page) {
+  const size = pageSize(first);
+  const cursor = decodeCursor(after);
+  const conditions: Prisma.AuditEventWhereInput[] = [where];
+  if (cursor) {
+    const at = new Date(String(cursor[0]));
+    if (cursor.length !== 2 || Number.isNaN(at.getTime())) throw badUserInput('after', 'is not a cursor returned by this API');
+    conditions.push({ OR: [{ at: { lt: at } }, { at, id: { lt: String(cursor[1]) } }] });
+  }
+  const rows = await data.prisma.auditEvent.findMany({ where: { AND: conditions }, orderBy: [{ at: 'desc' }, { id: 'desc' }], take: size + 1 });
+  return toConnection(rows, size, (e: AuditRow) => [e.at.toISOString(), e.id]);
+}
+
+export const AuditEvent = {
+  actor: (e: AuditRow) => e.actorSub,
+  role: (e: AuditRow) => e.actorRole,
+};
+
+export const AuditQuery = {
+  auditEvents: (_: unknown, args: Page & { patientId?: string | null; from?: Date | null; to?: Date | null }, context: Context) => {
+    if (args.from && args.to && args.to <= args.from) throw badUserInput('to', 'must be after from');
+    return auditPage(
+      context,
+      { ...(args.patientId ? { patientId: args.patientId } : {}), at: { ...(args.from ? { gte: args.from } : {}), ...(args.to ? { lt: args.to } : {}) } },
+      args,
+    );
+  },
+
+  myAccessLog: (_: unknown, args: Page, context: Context) => {
+    if (context.principal.role !== 'PATIENT') throw forbidden('myAccessLog is the accounting of disclosures for the patient themself');
+    // What others saw of my record; my own reads are not disclosures.
+    return auditPage(context, { patientId: context.principal.sub, actorSub: { not: context.principal.sub } }, args);
+  },
+};
