@@ -1,6 +1,6 @@
 import { applyMigrations, type Database, isEmpty, openDatabase, seedDatabase } from '@healthgraph/db';
 import { join } from 'node:path';
-import { AuditLog, type Config, internalTokenKey, type Listening, type Subgraph } from '@healthgraph/kit';
+import { AuditLog, type Config, internalTokenKey, type Listening, openCache, type ScopedCache, type Subgraph } from '@healthgraph/kit';
 import { createAppointmentsSubgraph } from '@healthgraph/appointments/server';
 import { createPatientsSubgraph } from '@healthgraph/patients/server';
 import { createProvidersSubgraph } from '@healthgraph/providers/server';
@@ -16,12 +16,16 @@ export interface StackOptions {
   seedPatients?: number;
   /** Listen on free ports instead of the configured ones (tests). */
   ephemeralPorts?: boolean;
-  /** Per-subgraph override of DataLoader batching (tests compare both). */
+  /** Override of DataLoader batching (tests compare both). */
   batching?: boolean;
+  /** Override of the cache configuration (tests switch it off, or point it at a Redis). */
+  cache?: Config['cache'];
 }
 
 export interface Stack {
   db: Database;
+  /** The read cache the subgraphs share, when caching is on. */
+  cache: ScopedCache | undefined;
   /** The audit writer every service of the stack shares. */
   audit: AuditLog;
   gatewayUrl: string;
@@ -36,17 +40,19 @@ export interface Stack {
  * development default (embedded PGlite allows a single process) and the end-to-end test harness.
  * Production runs each subgraph and the gateway as its own process (see README, Deploying).
  */
-export async function startStack({ config, db: given, seedPatients = config.seedPatients, ephemeralPorts = false, batching = config.batching }: StackOptions): Promise<Stack> {
+export async function startStack({ config, db: given, seedPatients = config.seedPatients, ephemeralPorts = false, batching = config.batching, cache: cacheConfig = config.cache }: StackOptions): Promise<Stack> {
   const db = given ?? (await openDatabase({ url: config.databaseUrl, dataDir: config.pgliteDir }));
   const listening: Partial<Record<SubgraphName, Listening>> = {};
   const stopped = new Set<SubgraphName>();
   let gateway: Listening | undefined;
   let audit: AuditLog | undefined;
+  let cache: ScopedCache | undefined;
   // Shutdown order: stop taking requests, let subgraphs finish, write the last audit events, close the database.
   const close = async () => {
     await gateway?.close();
     await Promise.all((Object.keys(listening) as SubgraphName[]).filter((name) => !stopped.has(name)).map((name) => listening[name]!.close()));
     await audit?.close();
+    await cache?.close();
     if (!given) await db.close();
   };
   try {
@@ -54,7 +60,8 @@ export async function startStack({ config, db: given, seedPatients = config.seed
     if (seedPatients > 0 && (await isEmpty(db.prisma))) await seedDatabase(db.prisma, { patients: seedPatients });
     audit = new AuditLog(db.prisma, { spillPath: join(config.auditSpillDir, 'audit-spill-stack.jsonl') });
     await audit.replaySpill();
-    const shared = { prisma: db.prisma, audit, tokenKey: internalTokenKey(config.subgraphTokenSecret), batching, development: config.env === 'development' };
+    cache = await openCache(cacheConfig);
+    const shared = { prisma: db.prisma, audit, cache, tokenKey: internalTokenKey(config.subgraphTokenSecret), batching, development: config.env === 'development' };
     const subgraphs: Record<SubgraphName, Subgraph> = {
       patients: createPatientsSubgraph(shared),
       providers: createProvidersSubgraph(shared),
@@ -69,6 +76,7 @@ export async function startStack({ config, db: given, seedPatients = config.seed
     return {
       db,
       audit,
+      cache,
       gatewayUrl: `${gateway.url}/graphql`,
       subgraphUrls,
       async stopSubgraph(name) {

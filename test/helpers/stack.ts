@@ -3,6 +3,9 @@ import { mintDevToken, type Stack, startStack } from '@healthgraph/gateway';
 import type { SeedOptions } from '@healthgraph/db';
 import { createTestDatabase } from './database.js';
 
+const TEST_PREFIX = `hgtest-${process.pid}-${Date.now()}`;
+let stacks = 0;
+
 export interface TestStack extends Stack {
   config: Config;
   /** POSTs a GraphQL operation to the gateway as the given caller (or with raw headers). */
@@ -23,13 +26,15 @@ export interface GraphQLResponse {
   body: { data?: Record<string, unknown> | null; errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[] };
 }
 
-export const testConfig = (): Config => loadConfig({ NODE_ENV: 'test', JWT_SECRET: 'test-secret-for-client-tokens-0123456789', SUBGRAPH_TOKEN_SECRET: 'test-secret-for-subgraph-tokens-0123456789' });
+/** Test configuration; REDIS_URL passes through, under a prefix of this process's own. */
+export const testConfig = (): Config => loadConfig({ REDIS_URL: process.env.REDIS_URL, CACHE_PREFIX: TEST_PREFIX, NODE_ENV: 'test', JWT_SECRET: 'test-secret-for-client-tokens-0123456789', SUBGRAPH_TOKEN_SECRET: 'test-secret-for-subgraph-tokens-0123456789' });
 
 /** Starts the four subgraphs and the gateway on free ports over a private database. */
-export async function startTestStack({ seed, batching }: { seed?: SeedOptions; batching?: boolean } = {}): Promise<TestStack> {
+export async function startTestStack({ seed, batching, cache }: { seed?: SeedOptions; batching?: boolean; cache?: Partial<Config['cache']> } = {}): Promise<TestStack> {
   const config = testConfig();
   const db = await createTestDatabase(seed);
-  const stack = await startStack({ config, db, seedPatients: 0, ephemeralPorts: true, batching });
+  // Each stack its own key space: test files run side by side on different databases.
+  const stack = await startStack({ config, db, seedPatients: 0, ephemeralPorts: true, batching, cache: { ...config.cache, prefix: `${config.cache.prefix}-${++stacks}`, ...cache } });
   const token = (caller: Caller) => mintDevToken(config.jwt, caller);
   return {
     ...stack,

@@ -26,6 +26,11 @@ async function mayScheduleFor(data: ScopedData, patientId: string): Promise<void
   if (!(await data.canSeePatient.load(patientId))) throw notFound('Patient', patientId);
 }
 
+/** After a committed change, no replica may serve a view of what it changed. */
+function invalidateAfter(data: ScopedData, appointment: Appointment): Promise<void> {
+  return data.cache?.invalidate([`appointments:patient:${appointment.patientId}`, `appointments:provider:${appointment.providerId}`, `careteam:${appointment.patientId}`]) ?? Promise.resolve();
+}
+
 /** The same request retried with its key gets the booking it made; a different request with that key is refused. */
 function replay(existing: Appointment, input: BookAppointmentInput): Appointment {
   const same = existing.patientId === input.patientId && existing.providerId === input.providerId && existing.start.getTime() === input.start.getTime();
@@ -54,7 +59,7 @@ export async function bookAppointment(data: ScopedData, input: BookAppointmentIn
   if (!slot) throw badUserInput('input.start', "is not the start of a slot in the provider's availability");
 
   try {
-    return await prisma.$transaction(async (tx) => {
+    const booked = await prisma.$transaction(async (tx) => {
       const appointment = await tx.appointment.create({
         data: {
           id: `apt-${randomUUID()}`,
@@ -84,6 +89,8 @@ export async function bookAppointment(data: ScopedData, input: BookAppointmentIn
       }
       return appointment;
     });
+    await invalidateAfter(data, booked);
+    return booked;
   } catch (error) {
     if (uniqueViolationOn(error, 'activeStart')) throw slotUnavailable(input.providerId, input.start.toISOString());
     if (uniqueViolationOn(error, 'idempotencyKey')) {
@@ -109,6 +116,7 @@ export async function cancelAppointment(data: ScopedData, id: string, reason: st
     data: { status: 'CANCELLED', activeStart: null, cancelledAt: new Date(), cancelReason: reason ?? null },
   });
   const current = await prisma.appointment.findUniqueOrThrow({ where: { id } });
+  if (count > 0) await invalidateAfter(data, current);
   if (count === 0 && current.status !== 'CANCELLED') throw badUserInput('id', `only booked appointments can be cancelled (this one is ${current.status})`);
   return current;
 }

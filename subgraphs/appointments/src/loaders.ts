@@ -1,5 +1,5 @@
 import { type Appointment, Prisma } from '@healthgraph/db';
-import { byKey, createLoader, groupBy, patientScopeSql, type ScopedData, visiblePatientsWhere } from '@healthgraph/kit';
+import { byKey, createLoader, groupBy, patientScopeSql, readThrough, type ScopedData, scopesFor, visiblePatientsWhere } from '@healthgraph/kit';
 import { expandSlots, type Slot } from './slots.js';
 
 export type Loaders = ReturnType<typeof createLoaders>;
@@ -24,6 +24,9 @@ const DAY = 86_400_000;
 /** Per-request loaders; each folds the caller's patient scope into its single statement. */
 export function createLoaders(data: ScopedData) {
   const { prisma, principal, batch } = data;
+  // The reason for a visit is clinical: a view without that scope never holds it.
+  const withReason = scopesFor(principal).has('appointments:reason');
+  const view = (row: Appointment): Appointment => (withReason ? row : { ...row, reason: null });
   return {
     slotsByProvider: createSlotLoader(data),
     appointmentById: createLoader<string, Appointment | null>(batch, async (ids) => {
@@ -45,9 +48,17 @@ export function createLoaders(data: ScopedData) {
         const results = new Map<string, Appointment[]>();
         for (const [shape, group] of shapes) {
           const { from, to, size, after } = group[0]!;
-          const ids = [...new Set(group.map((k) => k.patientId))];
-          const rows = await prisma.$queryRaw<Appointment[]>`
-            SELECT t.* FROM (
+          const requested = [...new Set(group.map((k) => k.patientId))];
+          // Visibility per caller first (cached per relationship); pages are then the same for everyone who may see them.
+          const visible = await data.canSeePatient.loadMany(requested);
+          const readable = requested.filter((_, i) => visible[i] === true);
+          const pages = await readThrough<Appointment[]>(data.cache, 'appointments', readable, {
+            key: (id) => `page:${shape}:reason=${withReason}:${id}`,
+            tags: (id) => [`appointments:patient:${id}`],
+            shareable: () => data.shareable,
+            load: async (ids) => {
+              const rows = await prisma.$queryRaw<Appointment[]>`
+            SELECT t."id", t."patientId", t."providerId", t."start", t."end", t."status", t."reason" FROM (
               SELECT a."id", a."patientId", a."providerId", a."start", a."end", a."status"::text AS "status", a."reason",
                      row_number() OVER (PARTITION BY a."patientId" ORDER BY a."start", a."id") AS rn
               FROM "Appointment" a
@@ -57,7 +68,10 @@ export function createLoaders(data: ScopedData) {
             ) t
             WHERE t.rn <= ${size + 1}
             ORDER BY t."patientId", t."start", t."id"`;
-          groupBy(ids, rows, (r) => r.patientId).forEach((list, i) => results.set(`${shape}#${ids[i]}`, list));
+              return groupBy(ids, rows.map(view), (r) => r.patientId);
+            },
+          });
+          readable.forEach((id, i) => results.set(`${shape}#${id}`, pages[i] ?? []));
         }
         return keys.map((k) => results.get(`${pageShape(k)}#${k.patientId}`) ?? []);
       },

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import { Prisma as SqlTag, type Prisma, type PrismaClient } from '@healthgraph/db';
+import { readThrough, type ScopedCache } from './cache.js';
 import type { Principal, Role } from './principal.js';
 
 /** How far a caller's reach extends over patients. */
@@ -64,19 +65,28 @@ function activeCareTeamOf(providerId: string, now: Date): Prisma.CareTeamMemberW
  * Per-request answer to "may this caller see patient X?", batched: one statement per batch for a
  * clinician (care-team lookup), none for the other roles.
  */
-export function createPatientAccessLoader(prisma: PrismaClient, principal: Principal, options: { batch: boolean }): DataLoader<string, boolean> {
+export function createPatientAccessLoader(prisma: PrismaClient, principal: Principal, options: { batch: boolean; cache?: ScopedCache }): DataLoader<string, boolean> {
   const reach = accessFor(principal).patients;
   return new DataLoader<string, boolean>(
     async (ids) => {
       if (reach === 'all') return ids.map(() => true);
       if (reach === 'none') return ids.map(() => false);
       if (reach === 'self') return ids.map((id) => id === principal.sub);
-      const rows = await prisma.careTeamMember.findMany({
-        where: { ...activeCareTeamOf(principal.sub, new Date()), patientId: { in: [...ids] } },
-        select: { patientId: true },
+      // One clinician's relationship to one patient: cached per pair, never shared between clinicians.
+      const answers = await readThrough<{ member: boolean }>(options.cache, 'relationship', ids, {
+        key: (id) => `care-team:${principal.sub}:${id}`,
+        tags: (id) => [`careteam:${id}`],
+        shareable: () => principal.purpose !== 'BTG',
+        load: async (missing) => {
+          const rows = await prisma.careTeamMember.findMany({
+            where: { ...activeCareTeamOf(principal.sub, new Date()), patientId: { in: missing } },
+            select: { patientId: true },
+          });
+          const visible = new Set(rows.map((row) => row.patientId));
+          return missing.map((id) => ({ member: visible.has(id) }));
+        },
       });
-      const visible = new Set(rows.map((row) => row.patientId));
-      return ids.map((id) => visible.has(id));
+      return answers.map((answer) => answer?.member === true);
     },
     { batch: options.batch, cache: options.batch },
   );

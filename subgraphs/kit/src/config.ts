@@ -28,7 +28,21 @@ export interface Config {
   fieldAuthMode: 'filter' | 'reject';
   /** Folder for audit events the database refused at shutdown (replayed at the next start). */
   auditSpillDir: string;
+  cache: {
+    /** Off only for the naive benchmark baseline. */
+    enabled: boolean;
+    /** Shared L2 for every replica; without it each process caches alone. */
+    redisUrl?: string;
+    /** Prefix of every Redis key and channel: one per deployment sharing a Redis. */
+    prefix: string;
+    /** AES-256-GCM key material for values written to Redis. */
+    encryptionKey: string;
+    /** Seconds per data class. */
+    ttlSeconds: { patient: number; relationship: number; clinical: number; appointments: number; provider: number };
+  };
 }
+
+export const DEV_CACHE_KEY = 'development-only-cache-encryption-key-change-me';
 
 /** The repository's .data folder: embedded database and audit spill files (ignored by git). */
 export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../../.data/', import.meta.url));
@@ -37,6 +51,14 @@ export const DEV_JWT_SECRET = 'development-only-client-token-secret-change-me';
 export const DEV_SUBGRAPH_SECRET = 'development-only-subgraph-token-secret-change-me';
 
 export class ConfigError extends Error {}
+
+function seconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > 86_400) throw new ConfigError(`${name} must be a number of seconds (1 to 86400), got "${raw}"`);
+  return value;
+}
 
 function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
@@ -85,7 +107,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     batching: env.DATALOADER !== 'off',
     fieldAuthMode,
     auditSpillDir: env.AUDIT_SPILL_DIR || DEFAULT_DATA_DIR,
+    cache: {
+      enabled: env.CACHE !== 'off',
+      redisUrl: env.REDIS_URL || undefined,
+      prefix: env.CACHE_PREFIX || 'hg',
+      encryptionKey: env.CACHE_ENCRYPTION_KEY || DEV_CACHE_KEY,
+      ttlSeconds: {
+        patient: seconds(env, 'CACHE_TTL_PATIENT', 300),
+        relationship: seconds(env, 'CACHE_TTL_RELATIONSHIP', 60),
+        clinical: seconds(env, 'CACHE_TTL_CLINICAL', 180),
+        appointments: seconds(env, 'CACHE_TTL_APPOINTMENTS', 60),
+        provider: seconds(env, 'CACHE_TTL_PROVIDER', 1800),
+      },
+    },
   };
+  if (env.CACHE !== undefined && !['on', 'off'].includes(env.CACHE)) throw new ConfigError('CACHE must be "on" or "off"');
   if (mode === 'production') {
     if (!config.jwt.jwksUrl) throw new ConfigError('production needs JWT_JWKS_URL: client tokens must be verified against the identity provider');
     if (env.JWT_SECRET) throw new ConfigError('JWT_SECRET (shared-secret client tokens) is for development; production verifies RS256/ES256 through JWT_JWKS_URL');
@@ -94,6 +130,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
     if (!config.databaseUrl) throw new ConfigError('production needs DATABASE_URL: the embedded database is for development');
     if (!config.batching) throw new ConfigError('DATALOADER=off is a benchmark baseline and never runs in production');
+    if (!config.cache.enabled) throw new ConfigError('CACHE=off is a benchmark baseline and never runs in production');
+    if (config.cache.redisUrl && !/^([0-9a-f]{64}|[A-Za-z0-9+/]{43}=)$/i.test(config.cache.encryptionKey)) {
+      throw new ConfigError('production with REDIS_URL needs CACHE_ENCRYPTION_KEY: 32 random bytes as 64 hex digits or base64');
+    }
   }
   return config;
 }

@@ -13,3 +13,4 @@ export * from './scopes.js';
 export * from './field-rules.js';
 export * from './audit.js';
 export * from './audit-plugin.js';
+export * from './cache.js';

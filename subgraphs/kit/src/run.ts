@@ -3,6 +3,7 @@ import { loadConfig, type Config } from './config.js';
 import { internalTokenKey } from './internal-token.js';
 import { join } from 'node:path';
 import { AuditLog } from './audit.js';
+import { openCache } from './cache.js';
 import { stopOnSignals } from './http.js';
 import type { Subgraph, SubgraphDeps } from './subgraph.js';
 
@@ -21,9 +22,11 @@ export async function runSubgraph(
   if (db.kind === 'pglite') await applyMigrations(db.adapterFactory);
   const audit = new AuditLog(db.prisma, { spillPath: join(config.auditSpillDir, `audit-spill-${name}.jsonl`) });
   await audit.replaySpill();
+  const cache = await openCache(config.cache);
   const subgraph = create({
     prisma: db.prisma,
     audit,
+    cache,
     tokenKey: internalTokenKey(config.subgraphTokenSecret),
     batching: config.batching,
     development: config.env === 'development',
@@ -33,6 +36,7 @@ export async function runSubgraph(
   stopOnSignals(async () => {
     await listening.close();
     await audit.close();
+    await cache?.close();
     await db.close();
   });
 }

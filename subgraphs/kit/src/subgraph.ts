@@ -11,6 +11,7 @@ import { parse, type GraphQLFormattedError } from 'graphql';
 import type { PrismaClient } from '@healthgraph/db';
 import { type Access, accessFor, createConsentLoader, createPatientAccessLoader, type Label } from './access.js';
 import type { AuditLog } from './audit.js';
+import type { ScopedCache } from './cache.js';
 import { auditPlugin } from './audit-plugin.js';
 import { ErrorCode, unauthenticated } from './errors.js';
 import { enforceFieldRules } from './field-rules.js';
@@ -29,6 +30,10 @@ export interface ScopedData {
   consentedLabels: DataLoader<string, ReadonlySet<Label>>;
   /** Whether loaders batch; false only for the naive benchmark baseline. */
   batch: boolean;
+  /** The role-scoped read cache, absent when caching is off. */
+  cache: ScopedCache | undefined;
+  /** Views may go to the shared cache (false for break-glass: those stay in this process). */
+  shareable: boolean;
 }
 
 /** Built once per request. Loaders are never shared between requests. */
@@ -45,6 +50,8 @@ export interface SubgraphDeps {
   tokenKey: InternalTokenKey;
   /** Where disclosures and refusals are recorded; every subgraph has one. */
   audit: AuditLog;
+  /** The role-scoped read cache (absent: every read goes to the database). */
+  cache?: ScopedCache;
   /** DataLoader batching (default on); off only for the naive benchmark baseline. */
   batching?: boolean;
   /** Introspection on (development only). */
@@ -82,7 +89,7 @@ export function maskError(formatted: GraphQLFormattedError): GraphQLFormattedErr
 }
 
 /** Builds a federated subgraph server that only answers requests carrying a gateway-signed token. */
-export function createSubgraph<L>({ name, resolvers, createLoaders, prisma, tokenKey, audit, batching = true, development = false }: SubgraphOptions<L>): Subgraph {
+export function createSubgraph<L>({ name, resolvers, createLoaders, prisma, tokenKey, audit, cache, batching = true, development = false }: SubgraphOptions<L>): Subgraph {
   const schema = enforceFieldRules(buildSubgraphSchema({ typeDefs: parse(subgraphTypeDefs(name)), resolvers: resolvers as GraphQLResolverMap<unknown> }));
   const server = new ApolloServer<SubgraphContext<L>>({
     schema,
@@ -99,7 +106,7 @@ export function createSubgraph<L>({ name, resolvers, createLoaders, prisma, toke
     // Anything that did not come through the gateway is refused outright (401).
     if (!verified) throw unauthenticated('subgraphs only answer requests signed by the gateway');
     const { principal, requestId } = verified;
-    const options = { batch: batching };
+    const options = { batch: batching, cache };
     const data: ScopedData = {
       prisma,
       principal,
@@ -107,6 +114,8 @@ export function createSubgraph<L>({ name, resolvers, createLoaders, prisma, toke
       canSeePatient: createPatientAccessLoader(prisma, principal, options),
       consentedLabels: createConsentLoader(prisma, principal, options),
       batch: batching,
+      cache,
+      shareable: principal.purpose !== 'BTG',
     };
     return { principal, requestId: requestId || randomUUID(), data, loaders: createLoaders(data) };
   };

@@ -1,19 +1,42 @@
-import { createLoader, groupBy, type ScopedData, visiblePatientsWhere } from '@healthgraph/kit';
+import { createLoader, groupBy, readThrough, type ScopedData, scopesFor } from '@healthgraph/kit';
 import type { Patient } from '@healthgraph/db';
 
 export type Loaders = ReturnType<typeof createLoaders>;
 
-/** Per-request loaders. Every patient read carries the caller's row scope in its own statement. */
+/** Which row columns each field scope discloses; a cached patient view holds only its scope's columns. */
+const VIEW_COLUMNS: Record<string, readonly (keyof Patient)[]> = {
+  'patient:demographics': ['mrn', 'givenName', 'familyName', 'birthDate', 'sex'],
+  'patient:contact': ['phone', 'email', 'addressLine', 'city', 'state', 'postalCode'],
+  'clinical:emergency': ['bloodType'],
+};
+
+/** Per-request loaders: visibility is settled per caller, the view is cached per scope. */
 export function createLoaders(data: ScopedData) {
   const { prisma, principal, batch } = data;
+  const held = scopesFor(principal);
+  const viewScopes = Object.keys(VIEW_COLUMNS).filter((scope) => held.has(scope as never));
+  const project = (row: Patient): Partial<Patient> => {
+    const view: Partial<Patient> = { id: row.id };
+    for (const scope of viewScopes) for (const column of VIEW_COLUMNS[scope]!) (view as Record<string, unknown>)[column] = row[column];
+    return view;
+  };
   return {
     /** Visible patients by id; null for missing and for hidden alike. */
-    patientById: createLoader<string, Patient | null>(batch, async (ids) => {
-      const scope = visiblePatientsWhere(principal);
-      if (!scope) return ids.map(() => null);
-      const rows = await prisma.patient.findMany({ where: { AND: [scope, { id: { in: [...ids] } }] } });
-      const map = new Map(rows.map((row) => [row.id, row]));
-      return ids.map((id) => map.get(id) ?? null);
+    patientById: createLoader<string, Partial<Patient> | null>(batch, async (ids) => {
+      const visible = await data.canSeePatient.loadMany(ids);
+      const readable = ids.filter((_, i) => visible[i] === true);
+      const views = await readThrough<Partial<Patient>>(data.cache, 'patient', readable, {
+        key: (id) => `patient:${viewScopes.join('+')}:${id}`,
+        tags: (id) => [`patient:${id}`],
+        shareable: () => data.shareable,
+        load: async (missing) => {
+          const rows = await prisma.patient.findMany({ where: { id: { in: missing } } });
+          const byId = new Map(rows.map((row) => [row.id, project(row)]));
+          return missing.map((id) => byId.get(id) ?? null);
+        },
+      });
+      const byId = new Map(readable.map((id, i) => [id, views[i] ?? null]));
+      return ids.map((id) => byId.get(id) ?? null);
     }),
     /** Provider ids on each patient's active care team, primary first. */
     careTeamByPatientId: createLoader<string, string[]>(batch, async (patientIds) => {

@@ -1,5 +1,5 @@
 import { type Allergy, type ClinicalNote, type Condition, type Medication, type Observation, Prisma } from '@healthgraph/db';
-import { type ClinicalKind, clinicalRowVisible, createLoader, forbidden, groupBy, type Label, notFound, type ScopedData } from '@healthgraph/kit';
+import { type ClinicalKind, clinicalRowVisible, createLoader, forbidden, groupBy, type Label, notFound, readThrough, type ScopedData } from '@healthgraph/kit';
 
 export type Loaders = ReturnType<typeof createLoaders>;
 
@@ -36,20 +36,43 @@ export function createLoaders(data: ScopedData) {
     return rows.filter((row) => clinicalRowVisible(row, access, consent.get(row.patientId) ?? new Set()));
   }
 
-  /** A loader for a whole-list kind: one statement per batch for the rows, at most one for consents. */
-  function listLoader<T extends Labelled>(kind: ClinicalKind, fetch: (patientIds: string[]) => Promise<T[]>) {
+  /**
+   * A loader for a whole-list kind: one statement per batch for the rows, at most one for consents.
+   * Each patient's rows are cached in two parts: unlabelled normal rows (may be shared through
+   * Redis) and labelled or restricted rows (this process only). The caller's view is assembled from
+   * both and filtered by its own access and consents on every read.
+   */
+  function listLoader<T extends Labelled & { id: string }>(kind: ClinicalKind, order: (a: T, b: T) => number, fetch: (patientIds: string[]) => Promise<T[]>) {
     return createLoader<string, T[]>(batch, async (patientIds) => {
       const { errors, readable } = await gate(kind, patientIds);
-      const rows = readable.length ? await disclose(await fetch(readable)) : [];
-      const grouped = groupBy(patientIds, rows, (row) => row.patientId);
+      const parts = ['open', 'guarded'] as const;
+      const keys = readable.flatMap((id) => parts.map((part) => `${part}\u0000${id}`));
+      const cached = await readThrough<T[]>(data.cache, 'clinical', keys, {
+        key: (key) => `${kind}:${key}`,
+        tags: (key) => [`clinical:${key.split('\u0000')[1]}`],
+        shareable: (rows) => data.shareable && rows.every((row) => row.sensitivity === 'NONE' && row.confidentiality === 'N'),
+        load: async (missing) => {
+          const ids = [...new Set(missing.map((key) => key.split('\u0000')[1]!))];
+          const rows = await fetch(ids);
+          const open = (row: T) => row.sensitivity === 'NONE' && row.confidentiality === 'N';
+          return missing.map((key) => {
+            const [part, id] = key.split('\u0000') as [string, string];
+            return rows.filter((row) => row.patientId === id && (part === 'open') === open(row));
+          });
+        },
+      });
+      const rows = await disclose(cached.flatMap((list) => list ?? []));
+      const grouped = groupBy(patientIds, rows, (row) => row.patientId).map((list) => list.sort(order));
       return patientIds.map((_, i) => errors[i] ?? grouped[i]!);
     });
   }
+  const newestFirst = <T extends { id: string }>(at: (row: T) => Date | null) => (a: T, b: T) =>
+    (at(b)?.getTime() ?? 0) - (at(a)?.getTime() ?? 0) || a.id.localeCompare(b.id);
 
   return {
-    allergies: listLoader<Allergy>('allergies', (ids) => prisma.allergy.findMany({ where: { patientId: { in: ids } }, orderBy: [{ recordedAt: 'desc' }, { id: 'asc' }] })),
-    medications: listLoader<Medication>('medications', (ids) => prisma.medication.findMany({ where: { patientId: { in: ids } }, orderBy: [{ startedAt: 'desc' }, { id: 'asc' }] })),
-    conditions: listLoader<Condition>('conditions', (ids) => prisma.condition.findMany({ where: { patientId: { in: ids } }, orderBy: [{ onsetDate: 'desc' }, { id: 'asc' }] })),
+    allergies: listLoader<Allergy>('allergies', newestFirst((r) => r.recordedAt), (ids) => prisma.allergy.findMany({ where: { patientId: { in: ids } } })),
+    medications: listLoader<Medication>('medications', newestFirst((r) => r.startedAt), (ids) => prisma.medication.findMany({ where: { patientId: { in: ids } } })),
+    conditions: listLoader<Condition>('conditions', newestFirst((r) => r.onsetDate), (ids) => prisma.condition.findMany({ where: { patientId: { in: ids } } })),
 
     /** The newest `last` observations per patient, one statement per distinct `last`. */
     vitals: createLoader<{ patientId: string; last: number }, Observation[], string>(

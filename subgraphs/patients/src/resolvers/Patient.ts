@@ -1,5 +1,8 @@
-import type { Patient as PatientRow } from '@healthgraph/db';
+import type { Patient as PatientColumns } from '@healthgraph/db';
 import type { Context } from '../server.js';
+
+/** A cached patient view: the id and the columns the caller's scopes disclose. */
+type PatientRow = Partial<PatientColumns> & { id: string };
 
 export const Patient = {
   /** Entity references from other subgraphs go through the same scoped loader as root queries. */
