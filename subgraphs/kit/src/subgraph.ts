@@ -72,6 +72,22 @@ export interface Subgraph {
   listen(port: number, host?: string): Promise<Listening>;
 }
 
+/** Data access for one request, scoped by its principal. */
+export function createScopedData(prisma: PrismaClient, principal: Principal, { batch, cache }: { batch: boolean; cache?: ScopedCache }): ScopedData {
+  const options = { batch, cache };
+  return {
+    prisma,
+    principal,
+    access: accessFor(principal),
+    canSeePatient: createPatientAccessLoader(prisma, principal, options),
+    consentedLabels: createConsentLoader(prisma, principal, options),
+    batch,
+    cache,
+    // Break-glass views stay in this process: never written to the shared cache.
+    shareable: principal.purpose !== 'BTG',
+  };
+}
+
 /** Reads schema/<name>.graphql, the source of truth for a subgraph's SDL. */
 export function subgraphTypeDefs(name: string): string {
   return readFileSync(fileURLToPath(new URL(`../../../schema/${name}.graphql`, import.meta.url)), 'utf8');
@@ -106,17 +122,7 @@ export function createSubgraph<L>({ name, resolvers, createLoaders, prisma, toke
     // Anything that did not come through the gateway is refused outright (401).
     if (!verified) throw unauthenticated('subgraphs only answer requests signed by the gateway');
     const { principal, requestId } = verified;
-    const options = { batch: batching, cache };
-    const data: ScopedData = {
-      prisma,
-      principal,
-      access: accessFor(principal),
-      canSeePatient: createPatientAccessLoader(prisma, principal, options),
-      consentedLabels: createConsentLoader(prisma, principal, options),
-      batch: batching,
-      cache,
-      shareable: principal.purpose !== 'BTG',
-    };
+    const data = createScopedData(prisma, principal, { batch: batching, cache });
     return { principal, requestId: requestId || randomUUID(), data, loaders: createLoaders(data) };
   };
 
