@@ -3,3 +3,4 @@ export * from './compose.js';
 export * from './dev-token.js';
 export * from './server.js';
 export * from './stack.js';
+export * from './field-authorization.js';
