@@ -33,6 +33,8 @@ export interface CacheEntry<T> {
 }
 
 const INVALIDATION_CHANNEL = 'invalidate';
+/** Tag generations remembered per process before the memory is dropped and re-read. */
+const MAX_KNOWN_TAGS = 200_000;
 
 /** JSON that keeps Dates (rows carry them). */
 const encode = (value: unknown) => JSON.stringify(value, function (this: Record<string, unknown>, key, v) {
@@ -132,6 +134,12 @@ export class ScopedCache {
   }
 
   private async generationsOf(tags: readonly string[]): Promise<number[]> {
+    // Bounded memory. With Redis, forgotten generations are read again from it; alone, they are the
+    // only record, so the entries keyed by them go too.
+    if (this.generations.size > MAX_KNOWN_TAGS) {
+      this.generations.clear();
+      if (!this.redis) await this.l1.clear();
+    }
     const unknown = [...new Set(tags.filter((tag) => !this.generations.has(tag)))];
     if (unknown.length > 0 && this.redisReady) {
       try {
