@@ -101,6 +101,9 @@ export function unauthorizedPaths(schema: GraphQLSchema, rules: FieldRules, held
   const root = schema.getRootType(operation.operation);
   if (!root) return [];
   const found = new Map<string, Segment[]>();
+  // A fragment spread again at the same response path yields the same paths: walk it once there,
+  // so a fragment spread exponentially many times costs linear work.
+  const walked = new Set<string>();
 
   const walk = (selectionSet: SelectionSetNode, parent: GraphQLNamedType, path: Segment[], spreads: ReadonlySet<string>) => {
     for (const selection of selectionSet.selections) {
@@ -110,7 +113,10 @@ export function unauthorizedPaths(schema: GraphQLSchema, rules: FieldRules, held
       } else if (selection.kind === Kind.FRAGMENT_SPREAD) {
         const fragment = fragments.get(selection.name.value);
         const type = fragment && schema.getType(fragment.typeCondition.name.value);
-        if (fragment && type && !spreads.has(fragment.name.value)) walk(fragment.selectionSet, type, path, new Set([...spreads, fragment.name.value]));
+        const at = `${selection.name.value}@${path.map((s) => s.key).join('.')}`;
+        if (!fragment || !type || spreads.has(fragment.name.value) || walked.has(at)) continue;
+        walked.add(at);
+        walk(fragment.selectionSet, type, path, new Set([...spreads, fragment.name.value]));
       } else {
         const name = selection.name.value;
         if (name.startsWith('__') || !(isObjectType(parent) || isInterfaceType(parent))) continue;

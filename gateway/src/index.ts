@@ -4,3 +4,4 @@ export * from './dev-token.js';
 export * from './server.js';
 export * from './stack.js';
 export * from './field-authorization.js';
+export * from './operation-limits.js';

@@ -22,6 +22,7 @@ import {
 import { createTokenVerifier } from './auth.js';
 import { readSupergraph, type SubgraphName } from './compose.js';
 import { fieldAuthorization } from './field-authorization.js';
+import { operationLimitsPlugin, promoteTokenLimit } from './operation-limits.js';
 import { installGatewayScalars, promoteScalarErrors } from './scalars.js';
 import { SubgraphDataSource } from './subgraph-data-source.js';
 
@@ -90,8 +91,12 @@ export function createGateway({ config, subgraphUrls = config.subgraphUrls, supe
     gateway,
     introspection: development,
     includeStacktraceInErrorResponses: false,
-    formatError: (formatted, error) => maskError(promoteScalarErrors(formatted, error)),
-    plugins: [development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(), authorization.plugin, responseHeaders],
+    // No "Did you mean ...?" outside development: suggestions map the schema for an attacker.
+    hideSchemaDetailsFromClientErrors: !development,
+    parseOptions: { maxTokens: config.limits.maxTokens },
+    allowBatchedHttpRequests: config.limits.maxBatch > 1,
+    formatError: (formatted, error) => maskError(promoteTokenLimit(promoteScalarErrors(formatted, error))),
+    plugins: [development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(), operationLimitsPlugin(config.limits), authorization.plugin, responseHeaders],
   });
 
   gateway.onSchemaLoadOrUpdate(({ apiSchema }) => installGatewayScalars(apiSchema));
@@ -106,6 +111,8 @@ export function createGateway({ config, subgraphUrls = config.subgraphUrls, supe
   let loaded = false;
   const handler = createHttpHandler(server, {
     context,
+    maxBodyBytes: config.limits.maxBodyBytes,
+    maxBatch: config.limits.maxBatch,
     routes: {
       '/health': healthRoute(async () => {
         if (!loaded) throw new Error('supergraph not loaded');

@@ -28,6 +28,7 @@ export interface Config {
   fieldAuthMode: 'filter' | 'reject';
   /** Folder for audit events the database refused at shutdown (replayed at the next start). */
   auditSpillDir: string;
+  limits: LimitsConfig;
   cache: {
     /** Off only for the naive benchmark baseline. */
     enabled: boolean;
@@ -42,6 +43,18 @@ export interface Config {
   };
 }
 
+/** Request shape limits at the gateway (see gateway/src/operation-limits.ts). */
+export interface LimitsConfig {
+  maxDepth: number;
+  maxAliases: number;
+  maxRootFields: number;
+  maxDirectivesPerField: number;
+  maxFields: number;
+  maxTokens: number;
+  maxBodyBytes: number;
+  maxBatch: number;
+}
+
 export const DEV_CACHE_KEY = 'development-only-cache-encryption-key-change-me';
 
 /** The repository's .data folder: embedded database and audit spill files (ignored by git). */
@@ -51,6 +64,14 @@ export const DEV_JWT_SECRET = 'development-only-client-token-secret-change-me';
 export const DEV_SUBGRAPH_SECRET = 'development-only-subgraph-token-secret-change-me';
 
 export class ConfigError extends Error {}
+
+function bounded(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new ConfigError(`${name} must be a positive integer, got "${raw}"`);
+  return value;
+}
 
 function seconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
@@ -107,6 +128,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     batching: env.DATALOADER !== 'off',
     fieldAuthMode,
     auditSpillDir: env.AUDIT_SPILL_DIR || DEFAULT_DATA_DIR,
+    limits: {
+      maxDepth: bounded(env, 'LIMIT_MAX_DEPTH', 12),
+      maxAliases: bounded(env, 'LIMIT_MAX_ALIASES', 30),
+      maxRootFields: bounded(env, 'LIMIT_MAX_ROOT_FIELDS', 10),
+      maxDirectivesPerField: bounded(env, 'LIMIT_MAX_DIRECTIVES', 4),
+      maxFields: bounded(env, 'LIMIT_MAX_FIELDS', 1000),
+      maxTokens: bounded(env, 'LIMIT_MAX_TOKENS', 3000),
+      maxBodyBytes: bounded(env, 'LIMIT_MAX_BODY_BYTES', 1_000_000),
+      maxBatch: bounded(env, 'LIMIT_MAX_BATCH', 1),
+    },
     cache: {
       enabled: env.CACHE !== 'off',
       redisUrl: env.REDIS_URL || undefined,

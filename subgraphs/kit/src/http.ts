@@ -11,6 +11,8 @@ export interface HttpHandlerOptions<C extends BaseContext> {
   routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void | Promise<void>>;
   /** The path GraphQL is served on. */
   graphqlPath?: string;
+  /** Most operations in one batched request. */
+  maxBatch?: number;
 }
 
 class BodyTooLarge extends Error {}
@@ -42,7 +44,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 /** A Node request handler serving an Apollo Server, with health and other plain routes beside it. */
 export function createHttpHandler<C extends BaseContext>(
   server: ApolloServer<C>,
-  { context, maxBodyBytes = 1_000_000, routes = {}, graphqlPath = '/graphql' }: HttpHandlerOptions<C>,
+  { context, maxBodyBytes = 1_000_000, routes = {}, graphqlPath = '/graphql', maxBatch = 1 }: HttpHandlerOptions<C>,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     void (async () => {
@@ -62,6 +64,9 @@ export function createHttpHandler<C extends BaseContext>(
           }
         } else {
           body = raw;
+        }
+        if (Array.isArray(body) && body.length > maxBatch) {
+          return sendJson(res, 400, { errors: [{ message: `A batch may hold at most ${maxBatch} operation(s); this one holds ${body.length}`, extensions: { code: 'BATCH_LIMIT_EXCEEDED' } }] });
         }
       }
       const headers = new HeaderMap();
