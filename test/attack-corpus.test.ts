@@ -70,9 +70,13 @@ const corpus: Attack[] = [
   { name: 'cycle through an inline fragment', query: '{ me { ...A } } fragment A on Patient { ... on Patient { ...A } }', status: 400, code: 'GRAPHQL_VALIDATION_FAILED', noSql: true },
   { name: 'cycle through a nested field', query: '{ me { ...A } } fragment A on Patient { appointments { edges { node { patient { ...A } } } } }', status: 400, code: 'GRAPHQL_VALIDATION_FAILED', noSql: true },
   // Huge lists.
-  ...[101, 1_000, 1_000_000, 2_147_483_647].map((n) => ({ name: `first: ${n}`, query: `{ searchProviders(name: "a", first: ${n}) { edges { node { id } } } }`, status: 200, code: 'BAD_USER_INPUT' })),
+  // Over the page maximum the subgraph refuses; far over it, the price does, before any subgraph is called.
+  ...[101, 1_000].map((n) => ({ name: `first: ${n}`, query: `{ searchProviders(name: "a", first: ${n}) { edges { node { id } } } }`, status: 200, code: 'BAD_USER_INPUT' })),
+  ...[10_000, 1_000_000, 2_147_483_647].map((n) => ({ name: `first: ${n}`, query: `{ searchProviders(name: "a", first: ${n}) { edges { node { id } } } }`, status: 400, code: 'COST_ESTIMATED_TOO_EXPENSIVE', noSql: true })),
   ...[0, -1, -2_147_483_648].map((n) => ({ name: `first: ${n}`, query: `{ searchProviders(name: "a", first: ${n}) { edges { node { id } } } }`, status: 200, code: 'BAD_USER_INPUT' })),
-  ...[101, 100_000].map((n) => ({ name: `vitals(last: ${n})`, query: `{ me: patient(id: "${SEEDED.patient}") { vitals(last: ${n}) { id } } }`, status: 200, code: 'BAD_USER_INPUT' })),
+  { name: 'vitals(last: 101)', query: `{ me: patient(id: "${SEEDED.patient}") { vitals(last: 101) { id } } }`, status: 200, code: 'BAD_USER_INPUT' },
+  { name: 'vitals(last: 100000)', query: `{ me: patient(id: "${SEEDED.patient}") { vitals(last: 100000) { id } } }`, status: 400, code: 'COST_ESTIMATED_TOO_EXPENSIVE', noSql: true },
+  { name: 'a thousand pages of notes through variables', query: 'query($n: Int) { patient(id: "pat-000001") { notes(first: $n) { edges { node { text } } } } }', variables: { n: 1_000_000 }, status: 400, code: 'COST_ESTIMATED_TOO_EXPENSIVE', noSql: true },
   { name: 'first beyond a 32-bit integer', query: '{ searchProviders(name: "a", first: 9999999999) { edges { node { id } } } }', status: 400, code: 'GRAPHQL_VALIDATION_FAILED', noSql: true },
   { name: 'availableSlots over a year', query: `{ provider(id: "${SEEDED.clinician}") { availableSlots(from: "2030-01-01T00:00:00Z", to: "2031-01-01T00:00:00Z") { start } } }`, status: 200, code: 'BAD_USER_INPUT' },
   // Giant strings.

@@ -11,12 +11,14 @@ import {
   type GraphQLNamedType,
   type GraphQLOutputType,
   type GraphQLSchema,
+  getOperationAST,
   isAbstractType,
   isInterfaceType,
   isListType,
   isNonNullType,
   isObjectType,
   Kind,
+  type OperationDefinitionNode,
   parse,
   print,
   type SelectionSetNode,
@@ -230,8 +232,10 @@ export function fieldAuthorization(
               });
             }
             const filtered = withoutUnauthorized(schema, rules, held, requestContext.document);
-            const mutable = requestContext as { document: DocumentNode; queryHash: string };
+            const mutable = requestContext as { document: DocumentNode; queryHash: string; operation?: OperationDefinitionNode };
             mutable.document = filtered;
+            // Later plugins (pricing) and the executor must all see the filtered operation.
+            mutable.operation = getOperationAST(filtered, operationName) ?? undefined;
             // The plan cache is keyed by this hash: a plan made for a wider scope must never be replayed.
             mutable.queryHash = createHash('sha256').update(print(filtered)).digest('hex');
           }

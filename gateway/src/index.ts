@@ -5,3 +5,4 @@ export * from './server.js';
 export * from './stack.js';
 export * from './field-authorization.js';
 export * from './operation-limits.js';
+export * from './cost.js';

@@ -21,6 +21,7 @@ import {
 } from '@healthgraph/kit';
 import { createTokenVerifier } from './auth.js';
 import { readSupergraph, type SubgraphName } from './compose.js';
+import { costPlugin, type CostStats, readCostRules } from './cost.js';
 import { fieldAuthorization } from './field-authorization.js';
 import { operationLimitsPlugin, promoteTokenLimit } from './operation-limits.js';
 import { installGatewayScalars, promoteScalarErrors } from './scalars.js';
@@ -59,6 +60,8 @@ const responseHeaders: ApolloServerPlugin<GatewayContext> = {
 
 export interface Gateway {
   server: ApolloServer<GatewayContext>;
+  /** Estimated and actual cost totals, for metrics. */
+  costStats: CostStats;
   gateway: ApolloGateway;
   listen(port: number, host?: string): Promise<Listening>;
 }
@@ -68,6 +71,7 @@ export function createGateway({ config, subgraphUrls = config.subgraphUrls, supe
   // Subgraph calls over undici with keep-alive: measurably cheaper than the default fetcher.
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: 64 });
   const fetcher = ((url: string, init?: object) => undiciFetch(url, { ...init, dispatcher: agent })) as unknown as Fetcher;
+  const costStats: CostStats = { operations: 0, rejected: 0, estimatedTotal: 0, actualTotal: 0 };
   const authorization = fieldAuthorization(supergraphSdl, config.fieldAuthMode, (context, coordinates) =>
     audit?.record({
       actorSub: context.principal.sub,
@@ -96,7 +100,12 @@ export function createGateway({ config, subgraphUrls = config.subgraphUrls, supe
     parseOptions: { maxTokens: config.limits.maxTokens },
     allowBatchedHttpRequests: config.limits.maxBatch > 1,
     formatError: (formatted, error) => maskError(promoteTokenLimit(promoteScalarErrors(formatted, error))),
-    plugins: [development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(), operationLimitsPlugin(config.limits), authorization.plugin, responseHeaders],
+    plugins: [development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
+      operationLimitsPlugin(config.limits),
+      authorization.plugin, // strips fields before the price is set, so nobody pays for what they cannot read
+      costPlugin(readCostRules(supergraphSdl), config.cost, costStats),
+      responseHeaders,
+    ],
   });
 
   gateway.onSchemaLoadOrUpdate(({ apiSchema }) => installGatewayScalars(apiSchema));
@@ -125,6 +134,7 @@ export function createGateway({ config, subgraphUrls = config.subgraphUrls, supe
   return {
     server,
     gateway,
+    costStats,
     async listen(port, host) {
       const listening = await listenOn(port, host);
       return {

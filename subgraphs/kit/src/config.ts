@@ -29,6 +29,12 @@ export interface Config {
   /** Folder for audit events the database refused at shutdown (replayed at the next start). */
   auditSpillDir: string;
   limits: LimitsConfig;
+  cost: {
+    /** measure: price and report, never refuse; enforce: refuse over budget. */
+    mode: 'measure' | 'enforce';
+    /** Highest estimated cost one operation may have, per role. */
+    budgets: { PATIENT: number; CLINICIAN: number; SCHEDULER: number; BILLING: number; ADMIN: number; AUDITOR: number };
+  };
   cache: {
     /** Off only for the naive benchmark baseline. */
     enabled: boolean;
@@ -138,6 +144,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxBodyBytes: bounded(env, 'LIMIT_MAX_BODY_BYTES', 1_000_000),
       maxBatch: bounded(env, 'LIMIT_MAX_BATCH', 1),
     },
+    cost: {
+      mode: env.COST_MODE === 'measure' ? 'measure' : 'enforce',
+      budgets: {
+        PATIENT: bounded(env, 'COST_BUDGET_PATIENT', 2_000),
+        CLINICIAN: bounded(env, 'COST_BUDGET_CLINICIAN', 5_000),
+        SCHEDULER: bounded(env, 'COST_BUDGET_SCHEDULER', 3_000),
+        BILLING: bounded(env, 'COST_BUDGET_BILLING', 3_000),
+        ADMIN: bounded(env, 'COST_BUDGET_ADMIN', 500),
+        AUDITOR: bounded(env, 'COST_BUDGET_AUDITOR', 3_000),
+      },
+    },
     cache: {
       enabled: env.CACHE !== 'off',
       redisUrl: env.REDIS_URL || undefined,
@@ -153,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
   };
   if (env.CACHE !== undefined && !['on', 'off'].includes(env.CACHE)) throw new ConfigError('CACHE must be "on" or "off"');
+  if (env.COST_MODE !== undefined && !['measure', 'enforce'].includes(env.COST_MODE)) throw new ConfigError('COST_MODE must be "measure" or "enforce"');
   if (mode === 'production') {
     if (!config.jwt.jwksUrl) throw new ConfigError('production needs JWT_JWKS_URL: client tokens must be verified against the identity provider');
     if (env.JWT_SECRET) throw new ConfigError('JWT_SECRET (shared-secret client tokens) is for development; production verifies RS256/ES256 through JWT_JWKS_URL');

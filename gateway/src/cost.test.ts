@@ -1,0 +1,63 @@
+import { buildSchema, getOperationAST, parse } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { actualCost, estimateCost, readCostRules } from './cost.js';
+
+const SDL = `
+  directive @cost(weight: Int!) on FIELD_DEFINITION
+  directive @listSize(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!], requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION
+  type Query {
+    patients(first: Int): [Patient!]! @listSize(slicingArguments: ["first"], assumedSize: 50)
+    search(first: Int): Conn! @cost(weight: 10) @listSize(slicingArguments: ["first"], sizedFields: ["edges"], assumedSize: 20, requireOneSlicingArgument: false)
+    plain: [Patient!]!
+  }
+  type Conn { edges: [Edge!]! pageInfo: Info! }
+  type Edge { node: Patient! cursor: String! }
+  type Info { hasNext: Boolean! }
+  type Patient { id: ID! name: String! allergies: [Allergy!]! @listSize(assumedSize: 5) notes(first: Int): [Note!]! @cost(weight: 3) @listSize(slicingArguments: ["first"], assumedSize: 10) }
+  type Allergy { id: ID! code: Code! }
+  type Code { display: String! }
+  type Note { id: ID! }
+  type Mutation { book: Patient! }
+`;
+const schema = buildSchema(SDL);
+const rules = readCostRules(SDL);
+const estimate = (query: string, variables?: Record<string, unknown>) => {
+  const document = parse(query);
+  return estimateCost(schema, rules, document, getOperationAST(document)!, variables);
+};
+
+describe('cost estimates, worked by hand', () => {
+  it.each([
+    ['a sliced list of objects: 3 x 1', '{ patients(first: 3) { name } }', 3],
+    ['no slicing argument: the assumed size, 50 x 1', '{ patients { name } }', 50],
+    ['nested lists: 3 x (1 + 5 x (1 + 1))', '{ patients(first: 3) { allergies { code { display } } } }', 33],
+    ['nested slicing with a weight: 2 x (1 + 4 x 3)', '{ patients(first: 2) { notes(first: 4) { id } } }', 26],
+    ['sizedFields: 10 + 7 x (1 + 1) + 1', '{ search(first: 7) { edges { node { name } } pageInfo { hasNext } } }', 25],
+    ['sizedFields without the argument: 10 + 20 x (1 + 0)', '{ search { edges { cursor } } }', 30],
+    ['a list without @listSize: 10 x 1', '{ plain { id } }', 10],
+    ['a mutation root field: 10 + 0', 'mutation { book { name } }', 10],
+    ['a fragment: 2 x (1 + 5 x 1)', '{ patients(first: 2) { ...F } } fragment F on Patient { allergies { id } }', 12],
+    ['scalars are free, objects are not: 10 + 5 x (1 + 0)', '{ search(first: 5) { edges { cursor } } }', 15],
+  ])('%s', (_, query, expected) => {
+    expect(estimate(query).cost).toBe(expected);
+  });
+
+  it('reads slicing arguments from variables, and says which', () => {
+    expect(estimate('query($n: Int) { patients(first: $n) { name } }', { n: 12 })).toEqual({ cost: 12, slicingVariables: ['n'] });
+    expect(estimate('query($n: Int) { patients(first: $n) { name } }', {}).cost).toBe(50);
+  });
+
+  it('counts what was actually returned', () => {
+    const document = parse('{ patients(first: 3) { name allergies { id } } }');
+    const data = { patients: [{ name: 'a', allergies: [{ id: '1' }, { id: '2' }] }, { name: 'b', allergies: [] }] };
+    // 2 patients x 1 + 2 allergies x 1, against an estimate of 3 x (1 + 5 x 1) = 18.
+    expect(actualCost(schema, rules, document, getOperationAST(document)!, data)).toBe(4);
+    expect(estimate('{ patients(first: 3) { name allergies { id } } }').cost).toBe(18);
+  });
+
+  it('prices a fragment bomb without expanding it', () => {
+    const levels = 50;
+    const fragments = Array.from({ length: levels }, (_, i) => (i === levels - 1 ? `fragment F${i} on Patient { id notes { id } }` : `fragment F${i} on Patient { ...F${i + 1} ...F${i + 1} }`)).join('\n');
+    expect(estimate(`{ patients(first: 1) { ...F0 } }\n${fragments}`).cost).toBe(Number.MAX_SAFE_INTEGER);
+  });
+});
