@@ -9,7 +9,10 @@ const SDL = `
     patients(first: Int): [Patient!]! @listSize(slicingArguments: ["first"], assumedSize: 50)
     search(first: Int): Conn! @cost(weight: 10) @listSize(slicingArguments: ["first"], sizedFields: ["edges"], assumedSize: 20, requireOneSlicingArgument: false)
     plain: [Patient!]!
+    find(where: Where): Patient
   }
+  input Where { a: Inner c: [Inner!] }
+  input Inner { b: Int d: Int }
   type Conn { edges: [Edge!]! pageInfo: Info! }
   type Edge { node: Patient! cursor: String! }
   type Info { hasNext: Boolean! }
@@ -35,7 +38,8 @@ describe('cost estimates, worked by hand', () => {
     ['sizedFields: 10 + 7 x (1 + 1) + 1', '{ search(first: 7) { edges { node { name } } pageInfo { hasNext } } }', 25],
     ['sizedFields without the argument: 10 + 20 x (1 + 0)', '{ search { edges { cursor } } }', 30],
     ['a list without @listSize: 10 x 1', '{ plain { id } }', 10],
-    ['a mutation root field: 10 + 0', 'mutation { book { name } }', 10],
+    ['a mutation: 10 for the operation + the book object 1', 'mutation { book { name } }', 11],
+    ['input objects in arguments: 1 each, nested too: 1 + (1 + 1) + 1', '{ find(where: { a: { b: 1 }, c: [{ d: 2 }] }) { id } }', 4],
     ['a fragment: 2 x (1 + 5 x 1)', '{ patients(first: 2) { ...F } } fragment F on Patient { allergies { id } }', 12],
     ['scalars are free, objects are not: 10 + 5 x (1 + 0)', '{ search(first: 5) { edges { cursor } } }', 15],
   ])('%s', (_, query, expected) => {

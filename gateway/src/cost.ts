@@ -31,8 +31,8 @@ export type CostRules = ReadonlyMap<string, CostRule>;
 
 /** Size assumed for a list with no @listSize. */
 export const DEFAULT_LIST_SIZE = 10;
-/** Base weight of a mutation root field without @cost (Apollo Router's default). */
-export const MUTATION_WEIGHT = 10;
+/** What every mutation costs on top of its fields (as Apollo Router prices them). */
+export const MUTATION_BASE = 10;
 
 const intOf = (value: ValueNode | undefined): number | undefined => (value?.kind === Kind.INT ? Number(value.value) : undefined);
 const stringsOf = (value: ValueNode | undefined): string[] => (value?.kind === Kind.LIST ? value.values.flatMap((v) => (v.kind === Kind.STRING ? [v.value] : [])) : []);
@@ -100,9 +100,22 @@ function fieldWeight(walk: Walk, parent: GraphQLNamedType, field: FieldNode): { 
   if (!definition) return { weight: 0, rule: undefined, type: undefined, list: false };
   const rule = walk.rules.get(`${parent.name}.${field.name.value}`);
   const type = getNamedType(definition.type);
-  const isRootMutation = walk.mutation && parent === walk.schema.getMutationType();
-  const weight = rule?.weight ?? (isRootMutation ? MUTATION_WEIGHT : isCompositeType(type) ? 1 : 0);
+  const weight = rule?.weight ?? (isCompositeType(type) ? 1 : 0);
   return { weight, rule, type, list: isListType(getNullableType(definition.type)) };
+}
+
+/** Input objects cost 1 each (nested ones too), lists the sum of their items, scalars nothing. */
+function argumentsCost(field: FieldNode, variables: Record<string, unknown>): number {
+  const ofValue = (value: unknown): number =>
+    Array.isArray(value) ? value.reduce((n: number, item) => n + ofValue(item), 0)
+    : value && typeof value === 'object' ? 1 + Object.values(value).reduce((n: number, item) => n + ofValue(item), 0)
+    : 0;
+  const ofNode = (node: ValueNode): number =>
+    node.kind === Kind.OBJECT ? 1 + node.fields.reduce((n, f) => n + ofNode(f.value), 0)
+    : node.kind === Kind.LIST ? node.values.reduce((n, v) => n + ofNode(v), 0)
+    : node.kind === Kind.VARIABLE ? ofValue(variables[node.name.value])
+    : 0;
+  return (field.arguments ?? []).reduce((n, argument) => n + ofNode(argument.value), 0);
 }
 
 /**
@@ -125,7 +138,7 @@ export function estimateCost(schema: GraphQLSchema, rules: CostRules, document: 
         const multiplier = list ? (sized?.get(selection.name.value) ?? size ?? DEFAULT_LIST_SIZE) : 1;
         const childSized = rule?.listSize?.sizedFields.length ? new Map(rule.listSize.sizedFields.map((name) => [name, size ?? DEFAULT_LIST_SIZE])) : undefined;
         const children = selection.selectionSet && type ? cost(selection.selectionSet, type, childSized) : 0;
-        total += multiplier * (weight + children);
+        total += multiplier * (weight + children) + argumentsCost(selection, variables);
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
         const type = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;
         if (type) total += cost(selection.selectionSet, type, sized);
@@ -144,7 +157,8 @@ export function estimateCost(schema: GraphQLSchema, rules: CostRules, document: 
     return Math.min(total, Number.MAX_SAFE_INTEGER);
   };
   const root = schema.getRootType(operation.operation);
-  return { cost: root ? cost(operation.selectionSet, root, undefined) : 0, slicingVariables: [...read].sort() };
+  const base = walk.mutation ? MUTATION_BASE : 0;
+  return { cost: root ? Math.min(base + cost(operation.selectionSet, root, undefined), Number.MAX_SAFE_INTEGER) : 0, slicingVariables: [...read].sort() };
 }
 
 /** The cost of what was actually returned, by the same weights, counting real list lengths. */
@@ -176,7 +190,7 @@ export function actualCost(schema: GraphQLSchema, rules: CostRules, document: Do
     return total;
   };
   const root = schema.getRootType(operation.operation);
-  return root ? cost(operation.selectionSet, root, data, new Set()) : 0;
+  return root ? (walk.mutation ? MUTATION_BASE : 0) + cost(operation.selectionSet, root, data, new Set()) : 0;
 }
 
 export interface CostOptions {

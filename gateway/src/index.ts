@@ -6,3 +6,4 @@ export * from './stack.js';
 export * from './field-authorization.js';
 export * from './operation-limits.js';
 export * from './cost.js';
+export * from './persisted-queries.js';

@@ -22,6 +22,7 @@ import {
 import { createTokenVerifier } from './auth.js';
 import { readSupergraph, type SubgraphName } from './compose.js';
 import { costPlugin, type CostStats, readCostRules } from './cost.js';
+import { createApqStore, DEFAULT_MANIFEST_PATH, resolvePersistedQuery, TrustedOperations } from './persisted-queries.js';
 import { fieldAuthorization } from './field-authorization.js';
 import { operationLimitsPlugin, promoteTokenLimit } from './operation-limits.js';
 import { installGatewayScalars, promoteScalarErrors } from './scalars.js';
@@ -42,6 +43,8 @@ export interface GatewayOptions {
   supergraphSdl?: string;
   /** Records the refusals the gateway makes itself (fields removed before planning). */
   audit?: AuditLog;
+  /** Told of operations outside the manifest in log_unknown mode (name and hash, never variables). */
+  logUnknownOperation?: (operation: { name: string | null; hash: string; role: string }) => void;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
@@ -67,7 +70,13 @@ export interface Gateway {
 }
 
 /** Builds the gateway: token verification, subgraph tokens, the committed supergraph, health. */
-export function createGateway({ config, subgraphUrls = config.subgraphUrls, supergraphSdl = readSupergraph(), audit }: GatewayOptions): Gateway {
+export function createGateway({
+  config,
+  subgraphUrls = config.subgraphUrls,
+  supergraphSdl = readSupergraph(),
+  audit,
+  logUnknownOperation = (operation) => console.warn(JSON.stringify({ msg: 'operation not in the persisted query manifest', ...operation })),
+}: GatewayOptions): Gateway {
   // Subgraph calls over undici with keep-alive: measurably cheaper than the default fetcher.
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: 64 });
   const fetcher = ((url: string, init?: object) => undiciFetch(url, { ...init, dispatcher: agent })) as unknown as Fetcher;
@@ -91,7 +100,13 @@ export function createGateway({ config, subgraphUrls = config.subgraphUrls, supe
     buildService: ({ name }) => new SubgraphDataSource(name, subgraphUrls[name as SubgraphName], fetcher),
   });
   const development = config.env === 'development';
+  const pq = config.persistedQueries;
+  const trusted = new TrustedOperations(pq.manifestPath ?? DEFAULT_MANIFEST_PATH);
+  trusted.watch((error) => console.error(JSON.stringify({ msg: 'persisted query manifest not reloaded', error: error.message })));
+  // APQ registration would let any text in: only where the mode accepts any text.
+  const apq = pq.mode === 'off' || pq.mode === 'log_unknown' ? createApqStore(config.cache.redisUrl, config.cache.prefix) : undefined;
   const server = new ApolloServer<GatewayContext>({
+    persistedQueries: apq ? { cache: apq, ttl: 7 * 86_400 } : false,
     gateway,
     introspection: development,
     includeStacktraceInErrorResponses: false,
@@ -111,17 +126,33 @@ export function createGateway({ config, subgraphUrls = config.subgraphUrls, supe
   gateway.onSchemaLoadOrUpdate(({ apiSchema }) => installGatewayScalars(apiSchema));
   const verify = createTokenVerifier(config.jwt);
   const tokenKey: InternalTokenKey = internalTokenKey(config.subgraphTokenSecret);
-  const context = async (req: IncomingMessage): Promise<GatewayContext> => {
-    const offered = req.headers['x-request-id'];
-    const requestId = typeof offered === 'string' && REQUEST_ID.test(offered) ? offered : randomUUID();
-    const principal = await verify(req.headers.authorization);
-    return { principal, requestId, subgraphToken: await signInternalToken(tokenKey, principal, requestId) };
+  const contexts = new WeakMap<IncomingMessage, Promise<GatewayContext>>();
+  /** Once per request: persisted-query resolution and Apollo Server share it. */
+  const context = (req: IncomingMessage): Promise<GatewayContext> => {
+    let built = contexts.get(req);
+    if (!built) {
+      built = (async () => {
+        const offered = req.headers['x-request-id'];
+        const requestId = typeof offered === 'string' && REQUEST_ID.test(offered) ? offered : randomUUID();
+        const principal = await verify(req.headers.authorization);
+        return { principal, requestId, subgraphToken: await signInternalToken(tokenKey, principal, requestId) };
+      })();
+      contexts.set(req, built);
+    }
+    return built;
+  };
+  const pqOptions = { mode: pq.mode, trusted, bypassRoles: pq.bypassRoles, bypassClients: pq.bypassClients, logUnknown: logUnknownOperation };
+  const prepare = async (body: unknown, req: IncomingMessage) => {
+    const { principal } = await context(req);
+    const client = req.headers['apollographql-client-name'];
+    return resolvePersistedQuery(body, principal, typeof client === 'string' ? client : undefined, pqOptions);
   };
   let loaded = false;
   const handler = createHttpHandler(server, {
     context,
     maxBodyBytes: config.limits.maxBodyBytes,
     maxBatch: config.limits.maxBatch,
+    prepare,
     routes: {
       '/health': healthRoute(async () => {
         if (!loaded) throw new Error('supergraph not loaded');
@@ -141,6 +172,8 @@ export function createGateway({ config, subgraphUrls = config.subgraphUrls, supe
         ...listening,
         close: async () => {
           await listening.close();
+          trusted.close();
+          await apq?.close();
           await agent.close();
         },
       };

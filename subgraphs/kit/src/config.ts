@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { isRole, type Role } from './principal.js';
 
 /** Settings shared by the gateway and the subgraphs, read once from the environment. */
 export interface Config {
@@ -29,6 +30,14 @@ export interface Config {
   /** Folder for audit events the database refused at shutdown (replayed at the next start). */
   auditSpillDir: string;
   limits: LimitsConfig;
+  persistedQueries: {
+    mode: 'off' | 'log_unknown' | 'safelist' | 'require_id';
+    /** The trusted operations (apollo-persisted-query-manifest); defaults to schema/persisted-query-manifest.json. */
+    manifestPath?: string;
+    /** Roles and client names that may run operations outside the list (internal tools). */
+    bypassRoles: Role[];
+    bypassClients: string[];
+  };
   cost: {
     /** measure: price and report, never refuse; enforce: refuse over budget. */
     mode: 'measure' | 'enforce';
@@ -144,6 +153,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxBodyBytes: bounded(env, 'LIMIT_MAX_BODY_BYTES', 1_000_000),
       maxBatch: bounded(env, 'LIMIT_MAX_BATCH', 1),
     },
+    persistedQueries: {
+      mode: (env.PQ_MODE || (mode === 'production' ? 'safelist' : mode === 'test' ? 'off' : 'log_unknown')) as Config['persistedQueries']['mode'],
+      manifestPath: env.PQ_MANIFEST || undefined,
+      bypassRoles: (env.PQ_BYPASS_ROLES ?? '').split(',').map((r) => r.trim()).filter(Boolean) as Role[],
+      bypassClients: (env.PQ_BYPASS_CLIENTS ?? '').split(',').map((c) => c.trim()).filter(Boolean),
+    },
     cost: {
       mode: env.COST_MODE === 'measure' ? 'measure' : 'enforce',
       budgets: {
@@ -170,6 +185,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
   };
   if (env.CACHE !== undefined && !['on', 'off'].includes(env.CACHE)) throw new ConfigError('CACHE must be "on" or "off"');
+  if (!['off', 'log_unknown', 'safelist', 'require_id'].includes(config.persistedQueries.mode)) throw new ConfigError('PQ_MODE must be off, log_unknown, safelist or require_id');
+  for (const role of config.persistedQueries.bypassRoles) if (!isRole(role)) throw new ConfigError(`PQ_BYPASS_ROLES names an unknown role "${role}"`);
   if (env.COST_MODE !== undefined && !['measure', 'enforce'].includes(env.COST_MODE)) throw new ConfigError('COST_MODE must be "measure" or "enforce"');
   if (mode === 'production') {
     if (!config.jwt.jwksUrl) throw new ConfigError('production needs JWT_JWKS_URL: client tokens must be verified against the identity provider');

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ApolloServer, type BaseContext, HeaderMap } from '@apollo/server';
+import { GraphQLError } from 'graphql';
 
 export interface HttpHandlerOptions<C extends BaseContext> {
   /** Builds the per-request context; may throw a GraphQLError with extensions.http.status. */
@@ -13,6 +14,8 @@ export interface HttpHandlerOptions<C extends BaseContext> {
   graphqlPath?: string;
   /** Most operations in one batched request. */
   maxBatch?: number;
+  /** Rewrites or refuses a parsed body before GraphQL sees it (persisted queries); throw a GraphQLError to refuse. */
+  prepare?: (body: unknown, req: IncomingMessage) => Promise<unknown>;
 }
 
 class BodyTooLarge extends Error {}
@@ -44,7 +47,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 /** A Node request handler serving an Apollo Server, with health and other plain routes beside it. */
 export function createHttpHandler<C extends BaseContext>(
   server: ApolloServer<C>,
-  { context, maxBodyBytes = 1_000_000, routes = {}, graphqlPath = '/graphql', maxBatch = 1 }: HttpHandlerOptions<C>,
+  { context, maxBodyBytes = 1_000_000, routes = {}, graphqlPath = '/graphql', maxBatch = 1, prepare }: HttpHandlerOptions<C>,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     void (async () => {
@@ -67,6 +70,19 @@ export function createHttpHandler<C extends BaseContext>(
         }
         if (Array.isArray(body) && body.length > maxBatch) {
           return sendJson(res, 400, { errors: [{ message: `A batch may hold at most ${maxBatch} operation(s); this one holds ${body.length}`, extensions: { code: 'BATCH_LIMIT_EXCEEDED' } }] });
+        }
+      }
+      if (prepare) {
+        try {
+          body = await prepare(req.method === 'GET' ? queryFromSearch(url) : body, req);
+        } catch (error) {
+          if (!(error instanceof GraphQLError)) throw error;
+          const { http, ...extensions } = error.extensions as { http?: { status?: number } };
+          return sendJson(res, http?.status ?? 400, { errors: [{ message: error.message, extensions }] });
+        }
+        if (req.method === 'GET' && body && typeof body === 'object') {
+          // A resolved GET goes on as a POST-shaped body; Apollo Server reads the search string for GETs.
+          url.search = searchFromQuery(body as Record<string, unknown>);
         }
       }
       const headers = new HeaderMap();
@@ -95,6 +111,30 @@ export function createHttpHandler<C extends BaseContext>(
       sendJson(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
     });
   };
+}
+
+/** A GET request's GraphQL parameters as a body object. */
+function queryFromSearch(url: URL): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (const name of ['query', 'operationName', 'variables', 'extensions']) {
+    const value = url.searchParams.get(name);
+    if (value === null) continue;
+    try {
+      body[name] = name === 'variables' || name === 'extensions' ? JSON.parse(value) : value;
+    } catch {
+      body[name] = value;
+    }
+  }
+  return body;
+}
+
+function searchFromQuery(body: Record<string, unknown>): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(body)) {
+    if (value === undefined) continue;
+    params.set(name, typeof value === 'string' ? value : JSON.stringify(value));
+  }
+  return `?${params}`;
 }
 
 export interface Listening {

@@ -1,0 +1,176 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, watch, type FSWatcher } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
+import { createClient } from '@keyv/redis';
+import KeyvRedis from '@keyv/redis';
+import { createKeyv } from 'cacheable';
+import { GraphQLError, parse, print } from 'graphql';
+import { Keyv } from 'keyv';
+import type { Principal, Role } from '@healthgraph/kit';
+
+/** off: any operation, APQ on; log_unknown: the same, logging operations not in the manifest;
+ * safelist: manifest operations only, by id or identical text; require_id: manifest operations by id only. */
+export type PersistedQueryMode = 'off' | 'log_unknown' | 'safelist' | 'require_id';
+
+export const DEFAULT_MANIFEST_PATH = fileURLToPath(new URL('../../schema/persisted-query-manifest.json', import.meta.url));
+
+interface ManifestOperation {
+  id: string;
+  name: string;
+  type: 'query' | 'mutation' | 'subscription';
+  body: string;
+}
+
+/** Normalised text, so whitespace and formatting do not decide whether an operation is trusted. */
+const normalise = (body: string): string | null => {
+  try {
+    return print(parse(body));
+  } catch {
+    return null;
+  }
+};
+
+/**
+ * The trusted operations of Apollo's persisted query manifest format
+ * (`apollo-persisted-query-manifest`, version 1), kept current while the file changes.
+ */
+export class TrustedOperations {
+  private byId = new Map<string, ManifestOperation>();
+  private bodies = new Set<string>();
+  private watcher: FSWatcher | undefined;
+
+  constructor(private readonly path: string) {
+    this.load();
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /** Reads the manifest; a malformed file keeps the previous list (and says why). */
+  load(): void {
+    if (!existsSync(this.path)) return;
+    const manifest = JSON.parse(readFileSync(this.path, 'utf8')) as { format?: string; version?: number; operations?: ManifestOperation[] };
+    if (manifest.format !== 'apollo-persisted-query-manifest' || manifest.version !== 1 || !Array.isArray(manifest.operations)) {
+      throw new Error(`${this.path} is not an apollo-persisted-query-manifest, version 1`);
+    }
+    this.byId = new Map(manifest.operations.map((operation) => [operation.id, operation]));
+    this.bodies = new Set(manifest.operations.flatMap((operation) => normalise(operation.body) ?? []));
+  }
+
+  /** Reloads when the file changes, so a deploy of new portal operations needs no restart. */
+  watch(onError: (error: Error) => void = () => {}): void {
+    if (this.watcher || !existsSync(this.path)) return;
+    this.watcher = watch(this.path, { persistent: false }, () => {
+      try {
+        this.load();
+      } catch (error) {
+        onError(error as Error);
+      }
+    });
+  }
+
+  close(): void {
+    this.watcher?.close();
+  }
+
+  byHash(id: string): ManifestOperation | undefined {
+    return this.byId.get(id);
+  }
+
+  hasBody(body: string): boolean {
+    const normalised = normalise(body);
+    return normalised !== null && this.bodies.has(normalised);
+  }
+}
+
+export interface PersistedQueryOptions {
+  mode: PersistedQueryMode;
+  trusted: TrustedOperations;
+  /** Roles and client names (apollographql-client-name) that may run operations outside the list. */
+  bypassRoles: readonly Role[];
+  bypassClients: readonly string[];
+  /** Told of operations outside the list in log_unknown mode: name and hash only, never variables. */
+  logUnknown?: (operation: { name: string | null; hash: string; role: Role }) => void;
+}
+
+interface GraphQLBody {
+  query?: unknown;
+  operationName?: unknown;
+  variables?: unknown;
+  extensions?: { persistedQuery?: { version?: number; sha256Hash?: unknown } } & Record<string, unknown>;
+}
+
+const refuse = (code: string, message: string, status = 400) => new GraphQLError(message, { extensions: { code, http: { status } } });
+
+/**
+ * Resolves persisted operations and applies the mode, before Apollo Server sees the request.
+ * Manifest ids are sha256 of the operation text, the same hash APQ uses, so one client protocol
+ * serves both: a known id becomes its trusted text; anything else is APQ's business in off and
+ * log_unknown modes, and refused in safelist and require_id modes.
+ */
+export function resolvePersistedQuery(body: unknown, principal: Principal, clientName: string | undefined, options: PersistedQueryOptions): unknown {
+  // Every operation of a batch answers to the list on its own.
+  if (Array.isArray(body)) return body.map((item) => resolvePersistedQuery(item, principal, clientName, options));
+  if (!body || typeof body !== 'object') return body;
+  const request = body as GraphQLBody;
+  const hash = typeof request.extensions?.persistedQuery?.sha256Hash === 'string' ? request.extensions.persistedQuery.sha256Hash : undefined;
+  const text = typeof request.query === 'string' ? request.query : undefined;
+  const { mode, trusted } = options;
+  const bypass = options.bypassRoles.includes(principal.role) || (clientName !== undefined && options.bypassClients.includes(clientName));
+  const listOnly = (mode === 'safelist' || mode === 'require_id') && !bypass;
+
+  if (hash && text !== undefined && createHash('sha256').update(text).digest('hex') !== hash) {
+    throw refuse('PERSISTED_QUERY_HASH_MISMATCH', 'The query text does not match its sha256Hash');
+  }
+  const known = hash ? trusted.byHash(hash) : undefined;
+  if (known) {
+    // The trusted text, whatever the client sent with it; no APQ registration needed.
+    const { persistedQuery: _persisted, ...extensions } = request.extensions ?? {};
+    return { ...request, query: known.body, extensions };
+  }
+  if (!listOnly) {
+    if (mode === 'log_unknown' && (text === undefined || !trusted.hasBody(text))) {
+      options.logUnknown?.({ name: typeof request.operationName === 'string' ? request.operationName : null, hash: hash ?? createHash('sha256').update(text ?? '').digest('hex'), role: principal.role });
+    }
+    return body;
+  }
+  if (hash) throw refuse('PERSISTED_QUERY_NOT_IN_LIST', 'This operation id is not in the list of trusted operations');
+  if (mode === 'require_id') throw refuse('PERSISTED_QUERY_ID_REQUIRED', 'This gateway runs trusted operations by id only: send extensions.persistedQuery.sha256Hash from the manifest');
+  if (text !== undefined && trusted.hasBody(text)) {
+    const { persistedQuery: _persisted, ...extensions } = request.extensions ?? {};
+    return { ...request, extensions };
+  }
+  throw refuse('PERSISTED_QUERY_NOT_IN_LIST', 'This operation is not in the list of trusted operations');
+}
+
+/**
+ * The APQ store on Keyv: Redis when configured (so a hash registered through one replica works
+ * through every other), in-process otherwise. Time-boxed and without an offline queue: a Redis
+ * outage means a client re-sends its text, never a hung request.
+ */
+export function createApqStore(redisUrl: string | undefined, prefix: string): KeyValueCache<string> & { close(): Promise<void> } {
+  let keyv: Keyv;
+  let close = async () => {};
+  if (redisUrl) {
+    const client = createClient({ url: redisUrl, disableOfflineQueue: true, socket: { connectTimeout: 1_000, reconnectStrategy: (n: number) => Math.min(100 * 2 ** n, 2_000) } });
+    client.on('error', () => {});
+    void client.connect().catch(() => {});
+    keyv = new Keyv({ store: new KeyvRedis(client, { throwOnConnectError: false, throwOnErrors: false }), useKeyPrefix: false, namespace: undefined });
+    close = async () => {
+      if (client.isOpen) await Promise.race([client.close(), new Promise((resolve) => setTimeout(resolve, 500))]).catch(() => client.destroy());
+    };
+  } else {
+    keyv = createKeyv({ lruSize: 10_000 });
+  }
+  keyv.on('error', () => {});
+  const key = (k: string) => `${prefix}:apq:${k}`;
+  const deadline = <T>(promise: Promise<T>, fallback: T) => Promise.race([promise.catch(() => fallback), new Promise<T>((resolve) => setTimeout(() => resolve(fallback), 200))]);
+  return {
+    get: (k) => deadline(keyv.get<string>(key(k)), undefined),
+    set: async (k, value, options) => void (await deadline(keyv.set(key(k), value, options?.ttl ? options.ttl * 1000 : undefined), false)),
+    delete: (k) => deadline(keyv.delete(key(k)), false),
+    close,
+  };
+}
