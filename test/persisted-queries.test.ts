@@ -153,6 +153,23 @@ describe('trusted operations (the manifest)', () => {
     expect(JSON.stringify(logged)).not.toContain(SEEDED.clinician);
   });
 
+  it('pre-plans the trusted operations, so their first request builds no plan', async () => {
+    const gateway = createGateway({ config: { ...stack.config, persistedQueries: { ...stack.config.persistedQueries, mode: 'safelist', bypassRoles: ['SCHEDULER'] } }, subgraphUrls: stack.subgraphUrls });
+    const listening = await gateway.listen(0);
+    gateways.push(listening);
+    expect(await gateway.prePlanned()).toBe(manifest.operations.length);
+    const planner = (gateway.gateway as unknown as { queryPlanner: { buildQueryPlan: (...args: unknown[]) => unknown } }).queryPlanner;
+    let built = 0;
+    const build = planner.buildQueryPlan.bind(planner);
+    planner.buildQueryPlan = (...args: unknown[]) => (built++, build(...args));
+    const uri = `${listening.url}/graphql`;
+    const first = await post(uri, { operationName: 'SearchProviders', extensions: { persistedQuery: { version: 1, sha256Hash: op('SearchProviders').id } }, variables: { name: 'a' } });
+    expect(first.body.data.searchProviders.edges.length).toBeGreaterThan(0);
+    expect(built).toBe(0);
+    await post(uri, { query: '{ searchProviders(name: "b", first: 1) { edges { node { id } } } }' }, {}, { role: 'SCHEDULER', sub: 'staff-1' });
+    expect(built).toBe(1); // an operation outside the list is planned on first use
+  });
+
   it('reloads the manifest when the file changes', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'manifest-')), 'manifest.json');
     const only = (names: string[]) => ({ format: 'apollo-persisted-query-manifest', version: 1, operations: manifest.operations.filter((o) => names.includes(o.name)) });

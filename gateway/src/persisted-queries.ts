@@ -39,6 +39,16 @@ export class TrustedOperations {
   private byId = new Map<string, ManifestOperation>();
   private bodies = new Set<string>();
   private watcher: FSWatcher | undefined;
+  private readonly listeners = new Set<() => void>();
+
+  /** Called after every successful (re)load. */
+  onChange(listener: () => void): void {
+    this.listeners.add(listener);
+  }
+
+  get operations(): Iterable<ManifestOperation> {
+    return this.byId.values();
+  }
 
   constructor(private readonly path: string) {
     this.load();
@@ -57,6 +67,7 @@ export class TrustedOperations {
     }
     this.byId = new Map(manifest.operations.map((operation) => [operation.id, operation]));
     this.bodies = new Set(manifest.operations.flatMap((operation) => normalise(operation.body) ?? []));
+    for (const listener of this.listeners) listener();
   }
 
   /** Reloads when the file changes, so a deploy of new portal operations needs no restart. */

@@ -22,6 +22,7 @@ import {
 import { createTokenVerifier } from './auth.js';
 import { readSupergraph, type SubgraphName } from './compose.js';
 import { costPlugin, type CostStats, readCostRules } from './cost.js';
+import { prePlan } from './pre-plan.js';
 import { createApqStore, DEFAULT_MANIFEST_PATH, resolvePersistedQuery, TrustedOperations } from './persisted-queries.js';
 import { fieldAuthorization } from './field-authorization.js';
 import { operationLimitsPlugin, promoteTokenLimit } from './operation-limits.js';
@@ -63,6 +64,8 @@ const responseHeaders: ApolloServerPlugin<GatewayContext> = {
 
 export interface Gateway {
   server: ApolloServer<GatewayContext>;
+  /** How many trusted operations were planned ahead of their first request (after listen). */
+  prePlanned(): Promise<number>;
   /** Estimated and actual cost totals, for metrics. */
   costStats: CostStats;
   gateway: ApolloGateway;
@@ -159,13 +162,18 @@ export function createGateway({
       }),
     },
   });
+  let prePlanned = Promise.resolve(0);
   const listenOn = serve(server as unknown as ApolloServer, handler, () => {
     loaded = true;
+    // The first request for a trusted operation should not pay for its plan; again after each manifest change.
+    prePlanned = prePlan(gateway, trusted.operations);
+    trusted.onChange(() => void (prePlanned = prePlan(gateway, trusted.operations)));
   });
   return {
     server,
     gateway,
     costStats,
+    prePlanned: () => prePlanned,
     async listen(port, host) {
       const listening = await listenOn(port, host);
       return {
