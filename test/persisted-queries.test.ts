@@ -87,6 +87,17 @@ describe('automatic persisted queries (APQ)', () => {
     expect((await post(replicaB, { extensions, variables: { id: SEEDED.clinician } })).body.data.provider.npi).toBeTruthy();
   });
 
+  it('answers hashed queries sent as GET (cacheable by HTTP intermediaries that may cache them)', async () => {
+    const query = 'query GetCard($id: ID!) { provider(id: $id) { id specialty } }';
+    const extensions = { persistedQuery: { version: 1, sha256Hash: sha256(query) } };
+    await post(stack.gatewayUrl, { query, extensions, variables: { id: SEEDED.clinician } }); // registers
+    const token = await stack.token({ role: 'CLINICIAN', sub: SEEDED.clinician });
+    const search = new URLSearchParams({ extensions: JSON.stringify(extensions), variables: JSON.stringify({ id: SEEDED.clinician }), operationName: 'GetCard' });
+    const response = await fetch(`${stack.gatewayUrl}?${search}`, { headers: { authorization: `Bearer ${token}`, 'apollo-require-preflight': 'true' } });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as any).data.provider.id).toBe(SEEDED.clinician);
+  });
+
   it('refuses text whose hash does not match the claimed sha256Hash', async () => {
     const response = await post(stack.gatewayUrl, { query: '{ me { id } }', extensions: { persistedQuery: { version: 1, sha256Hash: sha256('{ patient(id: "x") { id } }') } } });
     expect(response.status).toBe(400);
