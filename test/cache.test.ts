@@ -8,7 +8,7 @@ import { createLoaders as recordLoaders } from '@healthgraph/records/loaders';
 import { createLoaders as appointmentLoaders } from '@healthgraph/appointments/loaders';
 import { startStack } from '@healthgraph/gateway';
 import { countStatements } from './helpers/database.js';
-import { codes, startTestStack, testConfig, type TestStack } from './helpers/stack.js';
+import { startTestStack, testConfig, type TestStack } from './helpers/stack.js';
 
 const REDIS_URL = process.env.REDIS_URL;
 if (!REDIS_URL) console.warn('REDIS_URL is not set: the shared-cache tests (two replicas, Redis outage, what Redis holds) are skipped.');
@@ -194,4 +194,3 @@ describe.skipIf(!REDIS_URL)('a Redis outage', () => {
 function prefixOf(cache: ScopedCache): string {
   return (cache as unknown as { prefix: string }).prefix;
 }
-void codes;

@@ -9,37 +9,10 @@ import {
   type SelectionSetNode,
   visit,
 } from 'graphql';
+import type { LimitsConfig } from '@healthgraph/kit';
 
-/** Upper bounds on the shape of one request; every operation under schema/operations passes them with margin. */
-export interface OperationLimits {
-  /** Deepest field nesting, fragments expanded. */
-  maxDepth: number;
-  /** Aliased fields, fragments expanded (each spread counts again). */
-  maxAliases: number;
-  /** Fields at the root of the operation. */
-  maxRootFields: number;
-  /** Directives on any one field. */
-  maxDirectivesPerField: number;
-  /** Field selections with fragments expanded: bounds planning work against fragment bombs. */
-  maxFields: number;
-  /** Lexical tokens in the document: bounds parsing and validation work. */
-  maxTokens: number;
-  /** Request body in bytes. */
-  maxBodyBytes: number;
-  /** Operations in one batched HTTP request (1: batching off). */
-  maxBatch: number;
-}
-
-export const DEFAULT_LIMITS: OperationLimits = {
-  maxDepth: 12,
-  maxAliases: 30,
-  maxRootFields: 10,
-  maxDirectivesPerField: 4,
-  maxFields: 1000,
-  maxTokens: 3000,
-  maxBodyBytes: 1_000_000,
-  maxBatch: 1,
-};
+/** Upper bounds on the shape of one request, read from configuration (LIMIT_MAX_*); every operation under schema/operations passes them with margin. */
+export type OperationLimits = LimitsConfig;
 
 export const LimitCode = {
   depth: 'MAX_DEPTH_EXCEEDED',

@@ -58,7 +58,7 @@ export interface Config {
   };
 }
 
-/** Request shape limits at the gateway (see gateway/src/operation-limits.ts). */
+/** Request shape limits at the gateway (enforced by gateway/src/operation-limits.ts; defaults below). */
 export interface LimitsConfig {
   maxDepth: number;
   maxAliases: number;
