@@ -19,7 +19,7 @@ import {
   type SelectionSetNode,
   type ValueNode,
 } from 'graphql';
-import type { Role } from '@healthgraph/kit';
+import { metrics, type Role } from '@healthgraph/kit';
 import type { GatewayContext } from './server.js';
 
 /** IBM GraphQL cost directive specification, as composed into the supergraph (@cost, @listSize). */
@@ -241,8 +241,10 @@ export function costPlugin(rules: CostRules, { mode, budgets }: CostOptions, sta
           budget = budgets[contextValue.principal.role];
           stats.operations++;
           stats.estimatedTotal += cost;
+          metrics.cost.observe({ kind: 'estimated' }, cost);
           if (mode === 'enforce' && cost > budget) {
             stats.rejected++;
+            metrics.costRejections.inc();
             throw new GraphQLError(`The operation is estimated to cost ${cost}, over this role's budget of ${budget}: ask for fewer items or fewer fields`, {
               extensions: { code: 'COST_ESTIMATED_TOO_EXPENSIVE', cost: { estimated: cost, budget }, http: { status: 400 } },
             });
@@ -254,6 +256,7 @@ export function costPlugin(rules: CostRules, { mode, budgets }: CostOptions, sta
           const result = response.body.singleResult;
           const actual = result.data ? actualCost(schema, rules, document, operation, result.data) : 0;
           stats.actualTotal += actual;
+          metrics.cost.observe({ kind: 'actual' }, actual);
           if ((request.extensions as { cost?: unknown } | undefined)?.cost === true) {
             result.extensions = { ...result.extensions, cost: { estimated, actual, budget, mode } };
           }

@@ -38,6 +38,7 @@ const normalise = (body: string): string | null => {
 export class TrustedOperations {
   private byId = new Map<string, ManifestOperation>();
   private bodies = new Set<string>();
+  private names = new Set<string>();
   private watcher: FSWatcher | undefined;
   private readonly listeners = new Set<() => void>();
 
@@ -67,6 +68,7 @@ export class TrustedOperations {
     }
     this.byId = new Map(manifest.operations.map((operation) => [operation.id, operation]));
     this.bodies = new Set(manifest.operations.flatMap((operation) => normalise(operation.body) ?? []));
+    this.names = new Set(manifest.operations.map((operation) => operation.name));
     for (const listener of this.listeners) listener();
   }
 
@@ -88,6 +90,11 @@ export class TrustedOperations {
 
   byHash(id: string): ManifestOperation | undefined {
     return this.byId.get(id);
+  }
+
+  /** Whether a trusted operation has this name (operation names used as metric labels must be). */
+  hasName(name: string): boolean {
+    return this.names.has(name);
   }
 
   hasBody(body: string): boolean {

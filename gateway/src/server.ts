@@ -16,6 +16,8 @@ import {
   serve,
   type Listening,
   maskError,
+  metrics,
+  metricsRoute,
   type Principal,
   signInternalToken,
 } from '@healthgraph/kit';
@@ -49,6 +51,21 @@ export interface GatewayOptions {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
+
+/** Duration by trusted operation name (anything else is `other`: client text never becomes a label) and errors by code. */
+const requestMetrics = (trusted: TrustedOperations): ApolloServerPlugin<GatewayContext> => ({
+  async requestDidStart() {
+    const started = performance.now();
+    return {
+      async willSendResponse({ response, operationName, operation }) {
+        const name = operationName && trusted.hasName(operationName) ? operationName : 'other';
+        metrics.requestDuration.observe({ service: 'gateway', operation: name, kind: operation?.operation ?? 'unknown' }, (performance.now() - started) / 1000);
+        if (response.body.kind !== 'single') return;
+        for (const error of response.body.singleResult.errors ?? []) metrics.errors.inc({ service: 'gateway', code: String(error.extensions?.code ?? 'UNKNOWN') });
+      },
+    };
+  },
+});
 
 /** PHI must not be stored by browsers or shared caches (HIPAA 164.312(e)), nor the request id lost. */
 const responseHeaders: ApolloServerPlugin<GatewayContext> = {
@@ -123,6 +140,7 @@ export function createGateway({
       authorization.plugin, // strips fields before the price is set, so nobody pays for what they cannot read
       costPlugin(readCostRules(supergraphSdl), config.cost, costStats),
       responseHeaders,
+      requestMetrics(trusted),
     ],
   });
 
@@ -160,6 +178,7 @@ export function createGateway({
       '/health': healthRoute(async () => {
         if (!loaded) throw new Error('supergraph not loaded');
       }),
+      '/metrics': metricsRoute(),
     },
   });
   let prePlanned = Promise.resolve(0);

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
@@ -5,6 +6,12 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from './generated/prisma/client.js';
+
+/**
+ * Counts the SQL statements of whatever runs inside `statementScope.run({ statements: 0 }, ...)`,
+ * such as one subgraph request, for the statements-per-request metric.
+ */
+export const statementScope = new AsyncLocalStorage<{ statements: number }>();
 
 /** Where the embedded database lives when no DATABASE_URL is given (ignored by git). */
 export const DEFAULT_PGLITE_DIR = fileURLToPath(new URL('../../.data/pglite', import.meta.url));
@@ -47,6 +54,8 @@ export async function openDatabase({ url, dataDir = DEFAULT_PGLITE_DIR, poolSize
   const listeners = new Set<(sql: string) => void>();
   const prisma = new PrismaClient({ adapter: adapterFactory, log: [{ emit: 'event', level: 'query' }] });
   prisma.$on('query', (event) => {
+    const scope = statementScope.getStore();
+    if (scope) scope.statements++;
     for (const listener of listeners) listener(event.query);
   });
   return {

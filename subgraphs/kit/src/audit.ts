@@ -2,6 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { PrismaClient } from '@healthgraph/db';
+import { metrics } from './metrics.js';
+
+const liveLogs = new Set<AuditLog>();
+const reportBacklog = () => metrics.auditBacklog.set([...liveLogs].reduce((n, log) => n + log.backlog, 0));
 
 /** One disclosure of PHI, or one refusal (45 CFR 164.312(b) audit controls, 164.528 accounting). */
 export interface AuditRecord {
@@ -60,6 +64,8 @@ export class AuditLog {
 
   record(event: Omit<AuditRecord, 'id' | 'at'> & { at?: Date }): void {
     this.queue.push({ id: randomUUID(), at: event.at ?? new Date(), ...event });
+    liveLogs.add(this);
+    reportBacklog();
     this.schedule(this.flushMs);
   }
 
@@ -93,6 +99,8 @@ export class AuditLog {
         this.queue.splice(0, batch.length);
         this.stats.written += batch.length;
         this.stats.lastWriteMs = performance.now() - started;
+        metrics.auditWrite.observe(this.stats.lastWriteMs / 1000);
+        reportBacklog();
       }
     })();
     try {
@@ -122,6 +130,7 @@ export class AuditLog {
 
   /** Clean shutdown: a last flush; what the database still refuses goes to the spill file. */
   async close(): Promise<void> {
+    liveLogs.delete(this);
     clearTimeout(this.timer);
     this.timer = undefined;
     try {

@@ -4,6 +4,7 @@ import KeyvRedis from '@keyv/redis';
 import { createKeyv } from 'cacheable';
 import { Keyv } from 'keyv';
 import type { Config } from './config.js';
+import { metrics } from './metrics.js';
 
 /** Data classes, each with its own TTL and hit/miss counters. */
 export const DATA_CLASSES = ['patient', 'relationship', 'clinical', 'appointments', 'provider'] as const;
@@ -186,6 +187,7 @@ export class ScopedCache {
     const counters = this.stats[dataClass];
     if (!this.subscribed || items.length === 0) {
       counters.misses += items.length;
+      if (items.length > 0) metrics.cacheLookups.inc({ class: dataClass, result: 'miss' }, items.length);
       return items.map(() => undefined);
     }
     const keys = await this.fullKeys(dataClass, items);
@@ -212,7 +214,11 @@ export class ScopedCache {
         // Redis slow or away: these are misses.
       }
     }
-    for (const result of results) result === undefined ? counters.misses++ : counters.hits++;
+    for (const result of results) {
+      if (result === undefined) counters.misses++;
+      else counters.hits++;
+      metrics.cacheLookups.inc({ class: dataClass, result: result === undefined ? 'miss' : 'hit' });
+    }
     return results;
   }
 

@@ -14,3 +14,4 @@ export * from './field-rules.js';
 export * from './audit.js';
 export * from './audit-plugin.js';
 export * from './cache.js';
+export * from './metrics.js';

@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import { metrics } from './metrics.js';
 
 /**
  * One loader per access path. With batching off (the naive benchmark baseline) every load runs
@@ -9,7 +10,11 @@ export function createLoader<K, V, C = K>(
   load: (keys: readonly K[]) => Promise<readonly (V | Error)[]>,
   cacheKeyFn?: (key: K) => C,
 ): DataLoader<K, V, C> {
-  return new DataLoader<K, V, C>(load, { batch, cache: batch, cacheKeyFn, maxBatchSize: 1000 });
+  const observed = (keys: readonly K[]) => {
+    metrics.loaderBatchSize.observe(keys.length);
+    return load(keys);
+  };
+  return new DataLoader<K, V, C>(observed, { batch, cache: batch, cacheKeyFn, maxBatchSize: 1000 });
 }
 
 /** Groups rows by a key, keeping every requested key (with an empty list when none matched). */

@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import type DataLoader from 'dataloader';
 import { parse, type GraphQLFormattedError } from 'graphql';
-import type { PrismaClient } from '@healthgraph/db';
+import { type PrismaClient, statementScope } from '@healthgraph/db';
 import { type Access, accessFor, createConsentLoader, createPatientAccessLoader, type Label } from './access.js';
 import type { AuditLog } from './audit.js';
 import type { ScopedCache } from './cache.js';
@@ -16,6 +16,7 @@ import { auditPlugin } from './audit-plugin.js';
 import { ErrorCode, unauthenticated } from './errors.js';
 import { enforceFieldRules } from './field-rules.js';
 import { createHttpHandler, healthRoute, type Listening, serve } from './http.js';
+import { metrics, metricsRoute } from './metrics.js';
 import { type InternalTokenKey, verifyInternalToken } from './internal-token.js';
 import type { Principal } from './principal.js';
 
@@ -88,6 +89,22 @@ export function createScopedData(prisma: PrismaClient, principal: Principal, { b
   };
 }
 
+/** Duration and errors of each request; operation names stay out (they derive from the client's). */
+function requestMetrics(service: string): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      const started = performance.now();
+      return {
+        async willSendResponse({ response, operation }) {
+          metrics.requestDuration.observe({ service, operation: 'subgraph', kind: operation?.operation ?? 'unknown' }, (performance.now() - started) / 1000);
+          if (response.body.kind !== 'single') return;
+          for (const error of response.body.singleResult.errors ?? []) metrics.errors.inc({ service, code: String(error.extensions?.code ?? 'UNKNOWN') });
+        },
+      };
+    },
+  };
+}
+
 /** Reads schema/<name>.graphql, the source of truth for a subgraph's SDL. */
 export function subgraphTypeDefs(name: string): string {
   return readFileSync(fileURLToPath(new URL(`../../../schema/${name}.graphql`, import.meta.url)), 'utf8');
@@ -113,7 +130,7 @@ export function createSubgraph<L>({ name, resolvers, createLoaders, prisma, toke
     includeStacktraceInErrorResponses: false,
     formatError: maskError,
     // Inline traces would ship resolver timings and paths to whoever asks; usage reporting is not used.
-    plugins: [ApolloServerPluginInlineTraceDisabled(), auditPlugin(audit) as never],
+    plugins: [ApolloServerPluginInlineTraceDisabled(), auditPlugin(audit) as never, requestMetrics(name)],
   });
 
   const context = async (req: IncomingMessage): Promise<SubgraphContext<L>> => {
@@ -126,10 +143,16 @@ export function createSubgraph<L>({ name, resolvers, createLoaders, prisma, toke
     return { principal, requestId: requestId || randomUUID(), data, loaders: createLoaders(data) };
   };
 
-  const handler = createHttpHandler(server, {
+  const http = createHttpHandler(server, {
     context,
-    routes: { '/health': healthRoute(async () => void (await prisma.$queryRaw`SELECT 1`)) },
+    routes: { '/health': healthRoute(async () => void (await prisma.$queryRaw`SELECT 1`)), '/metrics': metricsRoute() },
   });
+  // Every SQL statement issued while serving one request is counted against it.
+  const handler: typeof http = (req, res) => {
+    const scope = { statements: 0 };
+    res.once('finish', () => metrics.statementsPerRequest.observe({ service: name }, scope.statements));
+    statementScope.run(scope, () => http(req, res));
+  };
   return {
     name,
     server: server as unknown as ApolloServer<SubgraphContext<unknown>>,
