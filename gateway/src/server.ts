@@ -5,6 +5,7 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloGateway } from '@apollo/gateway';
 import type { Fetcher } from '@apollo/utils.fetcher';
+import type { Logger } from 'pino';
 import { Agent, fetch as undiciFetch } from 'undici';
 import {
   type AuditLog,
@@ -15,6 +16,7 @@ import {
   internalTokenKey,
   serve,
   type Listening,
+  logger,
   maskError,
   metrics,
   metricsRoute,
@@ -48,20 +50,31 @@ export interface GatewayOptions {
   audit?: AuditLog;
   /** Told of operations outside the manifest in log_unknown mode (name and hash, never variables). */
   logUnknownOperation?: (operation: { name: string | null; hash: string; role: string }) => void;
+  /** Where request log lines go (the process logger by default). */
+  log?: Logger;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
 
-/** Duration by trusted operation name (anything else is `other`: client text never becomes a label) and errors by code. */
-const requestMetrics = (trusted: TrustedOperations): ApolloServerPlugin<GatewayContext> => ({
+/**
+ * Duration by trusted operation name (anything else is `other`: client text never becomes a label),
+ * errors by code, and one log line per request with the same restraint.
+ */
+const requestMetrics = (trusted: TrustedOperations, log: Logger): ApolloServerPlugin<GatewayContext> => ({
   async requestDidStart() {
     const started = performance.now();
     return {
-      async willSendResponse({ response, operationName, operation }) {
+      async willSendResponse({ response, operationName, operation, contextValue }) {
+        const durationMs = performance.now() - started;
         const name = operationName && trusted.hasName(operationName) ? operationName : 'other';
-        metrics.requestDuration.observe({ service: 'gateway', operation: name, kind: operation?.operation ?? 'unknown' }, (performance.now() - started) / 1000);
-        if (response.body.kind !== 'single') return;
-        for (const error of response.body.singleResult.errors ?? []) metrics.errors.inc({ service: 'gateway', code: String(error.extensions?.code ?? 'UNKNOWN') });
+        const kind = operation?.operation ?? 'unknown';
+        metrics.requestDuration.observe({ service: 'gateway', operation: name, kind }, durationMs / 1000);
+        const codes = response.body.kind === 'single' ? (response.body.singleResult.errors ?? []).map((e) => String(e.extensions?.code ?? 'UNKNOWN')) : [];
+        for (const code of codes) metrics.errors.inc({ service: 'gateway', code });
+        log.info(
+          { requestId: contextValue?.requestId, operation: name, kind, role: contextValue?.principal?.role, status: response.http.status ?? 200, durationMs: Math.round(durationMs * 10) / 10, errors: codes },
+          'request',
+        );
       },
     };
   },
@@ -95,7 +108,8 @@ export function createGateway({
   subgraphUrls = config.subgraphUrls,
   supergraphSdl = readSupergraph(),
   audit,
-  logUnknownOperation = (operation) => console.warn(JSON.stringify({ msg: 'operation not in the persisted query manifest', ...operation })),
+  log = logger,
+  logUnknownOperation = (operation) => log.warn({ hash: operation.hash, role: operation.role, named: operation.name !== null }, 'operation not in the persisted query manifest'),
 }: GatewayOptions): Gateway {
   // Subgraph calls over undici with keep-alive: measurably cheaper than the default fetcher.
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: 64 });
@@ -122,7 +136,7 @@ export function createGateway({
   const development = config.env === 'development';
   const pq = config.persistedQueries;
   const trusted = new TrustedOperations(pq.manifestPath ?? DEFAULT_MANIFEST_PATH);
-  trusted.watch((error) => console.error(JSON.stringify({ msg: 'persisted query manifest not reloaded', error: error.message })));
+  trusted.watch((error) => log.error({ reason: error.message }, 'persisted query manifest not reloaded'));
   // APQ registration would let any text in: only where the mode accepts any text.
   const apq = pq.mode === 'off' || pq.mode === 'log_unknown' ? createApqStore(config.cache.redisUrl, config.cache.prefix) : undefined;
   const server = new ApolloServer<GatewayContext>({
@@ -140,7 +154,7 @@ export function createGateway({
       authorization.plugin, // strips fields before the price is set, so nobody pays for what they cannot read
       costPlugin(readCostRules(supergraphSdl), config.cost, costStats),
       responseHeaders,
-      requestMetrics(trusted),
+      requestMetrics(trusted, log),
     ],
   });
 

@@ -5,6 +5,7 @@ import { createAppointmentsSubgraph } from '@healthgraph/appointments/server';
 import { createPatientsSubgraph } from '@healthgraph/patients/server';
 import { createProvidersSubgraph } from '@healthgraph/providers/server';
 import { createRecordsSubgraph } from '@healthgraph/records/server';
+import type { Logger } from 'pino';
 import type { SubgraphName } from './compose.js';
 import { createGateway } from './server.js';
 
@@ -20,6 +21,8 @@ export interface StackOptions {
   batching?: boolean;
   /** Override of the cache configuration (tests switch it off, or point it at a Redis). */
   cache?: Config['cache'];
+  /** Where every service's log lines go (the process logger by default). */
+  log?: Logger;
 }
 
 export interface Stack {
@@ -40,7 +43,7 @@ export interface Stack {
  * development default (embedded PGlite allows a single process) and the end-to-end test harness.
  * Production runs each subgraph and the gateway as its own process (see README, Deploying).
  */
-export async function startStack({ config, db: given, seedPatients = config.seedPatients, ephemeralPorts = false, batching = config.batching, cache: cacheConfig = config.cache }: StackOptions): Promise<Stack> {
+export async function startStack({ config, db: given, seedPatients = config.seedPatients, ephemeralPorts = false, batching = config.batching, cache: cacheConfig = config.cache, log }: StackOptions): Promise<Stack> {
   const db = given ?? (await openDatabase({ url: config.databaseUrl, dataDir: config.pgliteDir }));
   const listening: Partial<Record<SubgraphName, Listening>> = {};
   const stopped = new Set<SubgraphName>();
@@ -61,7 +64,7 @@ export async function startStack({ config, db: given, seedPatients = config.seed
     audit = new AuditLog(db.prisma, { spillPath: join(config.auditSpillDir, 'audit-spill-stack.jsonl') });
     await audit.replaySpill();
     cache = await openCache(cacheConfig);
-    const shared = { prisma: db.prisma, audit, cache, tokenKey: internalTokenKey(config.subgraphTokenSecret), batching, development: config.env === 'development' };
+    const shared = { prisma: db.prisma, audit, cache, log, tokenKey: internalTokenKey(config.subgraphTokenSecret), batching, development: config.env === 'development' };
     const subgraphs: Record<SubgraphName, Subgraph> = {
       patients: createPatientsSubgraph(shared),
       providers: createProvidersSubgraph(shared),
@@ -72,7 +75,7 @@ export async function startStack({ config, db: given, seedPatients = config.seed
       listening[name] = await subgraphs[name].listen(ephemeralPorts ? 0 : config.ports[name], config.host);
     }
     const subgraphUrls = Object.fromEntries(Object.entries(listening).map(([name, l]) => [name, `${l.url}/graphql`])) as Record<SubgraphName, string>;
-    gateway = await createGateway({ config, subgraphUrls, audit }).listen(ephemeralPorts ? 0 : config.ports.gateway, config.host);
+    gateway = await createGateway({ config, subgraphUrls, audit, log }).listen(ephemeralPorts ? 0 : config.ports.gateway, config.host);
     return {
       db,
       audit,

@@ -1,6 +1,7 @@
 import { type Config, loadConfig, type Purpose, type Role } from '@healthgraph/kit';
 import { mintDevToken, type Stack, startStack } from '@healthgraph/gateway';
 import type { SeedOptions } from '@healthgraph/db';
+import type { Logger } from 'pino';
 import { createTestDatabase } from './database.js';
 
 const TEST_PREFIX = `hgtest-${process.pid}-${Date.now()}`;
@@ -30,11 +31,11 @@ export interface GraphQLResponse {
 export const testConfig = (): Config => loadConfig({ REDIS_URL: process.env.REDIS_URL, CACHE_PREFIX: TEST_PREFIX, NODE_ENV: 'test', JWT_SECRET: 'test-secret-for-client-tokens-0123456789', SUBGRAPH_TOKEN_SECRET: 'test-secret-for-subgraph-tokens-0123456789' });
 
 /** Starts the four subgraphs and the gateway on free ports over a private database. */
-export async function startTestStack({ seed, batching, cache }: { seed?: SeedOptions; batching?: boolean; cache?: Partial<Config['cache']> } = {}): Promise<TestStack> {
+export async function startTestStack({ seed, batching, cache, log }: { seed?: SeedOptions; batching?: boolean; cache?: Partial<Config['cache']>; log?: Logger } = {}): Promise<TestStack> {
   const config = testConfig();
   const db = await createTestDatabase(seed);
   // Each stack its own key space: test files run side by side on different databases.
-  const stack = await startStack({ config, db, seedPatients: 0, ephemeralPorts: true, batching, cache: { ...config.cache, prefix: `${config.cache.prefix}-${++stacks}`, ...cache } });
+  const stack = await startStack({ config, db, seedPatients: 0, ephemeralPorts: true, batching, log, cache: { ...config.cache, prefix: `${config.cache.prefix}-${++stacks}`, ...cache } });
   const token = (caller: Caller) => mintDevToken(config.jwt, caller);
   return {
     ...stack,

@@ -15,3 +15,4 @@ export * from './audit.js';
 export * from './audit-plugin.js';
 export * from './cache.js';
 export * from './metrics.js';
+export * from './logger.js';

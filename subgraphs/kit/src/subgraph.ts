@@ -16,7 +16,9 @@ import { auditPlugin } from './audit-plugin.js';
 import { ErrorCode, unauthenticated } from './errors.js';
 import { enforceFieldRules } from './field-rules.js';
 import { createHttpHandler, healthRoute, type Listening, serve } from './http.js';
+import { logger } from './logger.js';
 import { metrics, metricsRoute } from './metrics.js';
+import type { Logger } from 'pino';
 import { type InternalTokenKey, verifyInternalToken } from './internal-token.js';
 import type { Principal } from './principal.js';
 
@@ -57,6 +59,8 @@ export interface SubgraphDeps {
   batching?: boolean;
   /** Introspection on (development only). */
   development?: boolean;
+  /** Where request log lines go (the process logger by default). */
+  log?: Logger;
 }
 
 export interface SubgraphOptions<L> extends SubgraphDeps {
@@ -89,16 +93,19 @@ export function createScopedData(prisma: PrismaClient, principal: Principal, { b
   };
 }
 
-/** Duration and errors of each request; operation names stay out (they derive from the client's). */
-function requestMetrics(service: string): ApolloServerPlugin {
+/** Duration, errors and one log line per request; operation names stay out (they derive from the client's). */
+function requestMetrics(service: string, log: Logger): ApolloServerPlugin<SubgraphContext<unknown>> {
   return {
     async requestDidStart() {
       const started = performance.now();
       return {
-        async willSendResponse({ response, operation }) {
-          metrics.requestDuration.observe({ service, operation: 'subgraph', kind: operation?.operation ?? 'unknown' }, (performance.now() - started) / 1000);
-          if (response.body.kind !== 'single') return;
-          for (const error of response.body.singleResult.errors ?? []) metrics.errors.inc({ service, code: String(error.extensions?.code ?? 'UNKNOWN') });
+        async willSendResponse({ response, operation, contextValue }) {
+          const durationMs = performance.now() - started;
+          const kind = operation?.operation ?? 'unknown';
+          metrics.requestDuration.observe({ service, operation: 'subgraph', kind }, durationMs / 1000);
+          const codes = response.body.kind === 'single' ? (response.body.singleResult.errors ?? []).map((e) => String(e.extensions?.code ?? 'UNKNOWN')) : [];
+          for (const code of codes) metrics.errors.inc({ service, code });
+          log.info({ requestId: contextValue?.requestId, subgraph: service, kind, role: contextValue?.principal.role, durationMs: Math.round(durationMs * 10) / 10, errors: codes }, 'subgraph request');
         },
       };
     },
@@ -122,7 +129,7 @@ export function maskError(formatted: GraphQLFormattedError): GraphQLFormattedErr
 }
 
 /** Builds a federated subgraph server that only answers requests carrying a gateway-signed token. */
-export function createSubgraph<L>({ name, resolvers, createLoaders, prisma, tokenKey, audit, cache, batching = true, development = false }: SubgraphOptions<L>): Subgraph {
+export function createSubgraph<L>({ name, resolvers, createLoaders, prisma, tokenKey, audit, cache, batching = true, development = false, log = logger }: SubgraphOptions<L>): Subgraph {
   const schema = enforceFieldRules(buildSubgraphSchema({ typeDefs: parse(subgraphTypeDefs(name)), resolvers: resolvers as GraphQLResolverMap<unknown> }));
   const server = new ApolloServer<SubgraphContext<L>>({
     schema,
@@ -130,7 +137,7 @@ export function createSubgraph<L>({ name, resolvers, createLoaders, prisma, toke
     includeStacktraceInErrorResponses: false,
     formatError: maskError,
     // Inline traces would ship resolver timings and paths to whoever asks; usage reporting is not used.
-    plugins: [ApolloServerPluginInlineTraceDisabled(), auditPlugin(audit) as never, requestMetrics(name)],
+    plugins: [ApolloServerPluginInlineTraceDisabled(), auditPlugin(audit) as never, requestMetrics(name, log) as never],
   });
 
   const context = async (req: IncomingMessage): Promise<SubgraphContext<L>> => {

@@ -1,0 +1,24 @@
+import { pino, type DestinationStream, type Logger } from 'pino';
+
+/**
+ * Structured JSON logs, one line per event. What may appear is decided here: request ids, service,
+ * trusted operation names, roles, codes, durations and counts. Never a caller's or patient's id,
+ * query text, variables or response data (HIPAA 164.312(b) audit belongs in the audit trail, not
+ * in logs, which are copied to places PHI must not go).
+ */
+export function createLogger(level = process.env.LOG_LEVEL ?? (process.env.NODE_ENV === 'test' ? 'silent' : 'info'), destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'healthgraph' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      // Belt and braces for anything that slips into a log call.
+      redact: { paths: ['authorization', 'req.headers.authorization', 'headers.authorization', 'variables', 'query', 'token'], censor: '[redacted]' },
+    },
+    destination,
+  );
+}
+
+/** The process's logger; tests and embedders may pass their own to the servers instead. */
+export const logger = createLogger();
