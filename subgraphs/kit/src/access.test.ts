@@ -20,13 +20,16 @@ describe('the row policy', () => {
     expect(accessFor({ sub: 'p', role: 'CLINICIAN', purpose: 'BTG' })).toBe(ROW_POLICY.CLINICIAN);
     expect([...BREAK_GLASS_POLICY.clinical].sort()).toEqual(['allergies', 'conditions', 'medications']);
   });
-  it('hides labelled and very restricted rows from a clinician without consent', () => {
+  it('hides labelled and restricted rows from a clinician without consent', () => {
     const clinician = ROW_POLICY.CLINICIAN;
     expect(clinicalRowVisible(row('NONE'), clinician, new Set())).toBe(true);
     expect(clinicalRowVisible(row('PSY', 'R'), clinician, new Set())).toBe(false);
     expect(clinicalRowVisible(row('PSY', 'R'), clinician, new Set(['PSY']))).toBe(true);
     expect(clinicalRowVisible(row('ETH', 'R'), clinician, new Set(['PSY']))).toBe(false);
     expect(clinicalRowVisible(row('NONE', 'V'), clinician, new Set(['PSY']))).toBe(false);
+    expect(clinicalRowVisible(row('NONE', 'R'), clinician, new Set(['PSY']))).toBe(false);
+    expect(clinicalRowVisible(row('PSY', 'V'), clinician, new Set(['PSY']))).toBe(true);
+    expect(clinicalRowVisible(row('NONE', 'R'), BREAK_GLASS_POLICY, new Set())).toBe(true);
     expect(clinicalRowVisible(row('ETH', 'V'), ROW_POLICY.PATIENT, new Set())).toBe(true);
   });
 });

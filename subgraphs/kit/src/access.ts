@@ -118,14 +118,15 @@ export function createConsentLoader(prisma: PrismaClient, principal: Principal, 
 }
 
 /**
- * Whether one clinical row may be disclosed. Unlabelled, normal-confidentiality rows are visible to
- * whoever may see the record; labelled or restricted ones need "all labels" (the patient themself,
- * break-glass) or the patient's consent for that label. Very restricted (V) rows need "all labels".
+ * Whether one clinical row may be disclosed. Unlabelled rows of normal confidentiality are visible
+ * to whoever may see the record. Labelled rows (ETH, PSY, HIV, GDIS), whatever their
+ * confidentiality, need "all labels" (the patient themself, break-glass) or the patient's consent
+ * for that label and clinician. Restricted (R/V) rows without a label cannot be consented to: only
+ * the patient and break-glass see them.
  */
 export function clinicalRowVisible(row: { sensitivity: Label; confidentiality: 'N' | 'R' | 'V' }, access: Access, consented: ReadonlySet<Label>): boolean {
   if (access.labels === 'all') return true;
-  if (row.confidentiality === 'V') return false;
-  if (row.sensitivity === 'NONE') return true;
+  if (row.sensitivity === 'NONE') return row.confidentiality === 'N';
   return consented.has(row.sensitivity);
 }
 

@@ -125,7 +125,8 @@ export function createLoaders(data: ScopedData) {
               SELECT n.*, row_number() OVER (PARTITION BY n."patientId" ORDER BY n."createdAt" DESC, n."id") AS rn
               FROM "ClinicalNote" n
               JOIN jsonb_to_recordset(${JSON.stringify(ids.map((id, i) => ({ id, labels: allowed[i] })))}::jsonb) AS v(id text, labels text[]) ON v.id = n."patientId"
-              WHERE (${data.access.labels === 'all'} OR (n."confidentiality" <> 'V' AND (n."sensitivity" = 'NONE' OR n."sensitivity"::text = ANY(v.labels))))
+              -- The same rule as clinicalRowVisible, inside the window so pages count visible rows only.
+              WHERE (${data.access.labels === 'all'} OR (n."sensitivity" = 'NONE' AND n."confidentiality" = 'N') OR (n."sensitivity" <> 'NONE' AND n."sensitivity"::text = ANY(v.labels)))
                 ${after ? Prisma.sql`AND (n."createdAt", n."id") < (${after[0]}, ${after[1]})` : Prisma.empty}
             ) t
             WHERE t.rn <= ${size + 1}
