@@ -1,5 +1,5 @@
 import { SignJWT } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '@healthgraph/kit';
 import { createTokenVerifier } from './auth.js';
 import { mintDevToken } from './dev-token.js';
@@ -32,6 +32,29 @@ describe('client token verification', () => {
   it('refuses a token without an expiry', async () => {
     const token = await new SignJWT({ role: 'PATIENT' }).setProtectedHeader({ alg: 'HS256' }).setSubject('pat-1').setIssuer(jwt.issuer).setAudience(jwt.audience).setIssuedAt().sign(new TextEncoder().encode(jwt.secret));
     await expect(verify(`Bearer ${token}`)).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
+  });
+});
+
+describe('verified tokens are remembered only until they expire', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('answers a second request from memory, and refuses the same token once its exp has passed', async () => {
+    const remembering = createTokenVerifier(jwt);
+    const token = await mintDevToken(jwt, { role: 'PATIENT', sub: 'pat-9', ttlSeconds: 60 });
+    await expect(remembering(`Bearer ${token}`)).resolves.toMatchObject({ sub: 'pat-9' });
+    await expect(remembering(`Bearer ${token}`)).resolves.toMatchObject({ sub: 'pat-9' });
+    vi.useFakeTimers({ now: Date.now() + 61_000, toFake: ['Date'] });
+    await expect(remembering(`Bearer ${token}`)).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
+  });
+
+  it('never remembers a failure: a tampered token is refused every time, the genuine one still accepted', async () => {
+    const remembering = createTokenVerifier(jwt);
+    const token = await mintDevToken(jwt, { role: 'CLINICIAN', sub: 'prv-1' });
+    const [header, payload, signature] = token.split('.');
+    const forged = `${header}.${Buffer.from(JSON.stringify({ role: 'ADMIN', sub: 'prv-1', iss: jwt.issuer, aud: jwt.audience, iat: 1, exp: 4_000_000_000 })).toString('base64url')}.${signature}`;
+    for (let i = 0; i < 2; i++) await expect(remembering(`Bearer ${forged}`)).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
+    await expect(remembering(`Bearer ${token}`)).resolves.toMatchObject({ role: 'CLINICIAN' });
+    expect(payload).toBeTruthy();
   });
 });
 

@@ -1,3 +1,4 @@
+import { webcrypto } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
 import type { Principal } from './principal.js';
 import { principalFromClaims } from './principal.js';
@@ -10,9 +11,18 @@ export const INTERNAL_TOKEN_TTL_SECONDS = 60;
 
 export interface InternalTokenKey {
   secret: Uint8Array;
+  /** The secret imported once as a WebCrypto key: importing it on every request costs more than the HMAC itself. */
+  cryptoKey(): Promise<webcrypto.CryptoKey>;
 }
 
-export const internalTokenKey = (secret: string): InternalTokenKey => ({ secret: new TextEncoder().encode(secret) });
+export function internalTokenKey(secret: string): InternalTokenKey {
+  const bytes = new TextEncoder().encode(secret);
+  let imported: Promise<webcrypto.CryptoKey> | undefined;
+  return {
+    secret: bytes,
+    cryptoKey: () => (imported ??= webcrypto.subtle.importKey('raw', bytes, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])),
+  };
+}
 
 /** Signs the principal (and the request id, for the audit trail) for the subgraphs of one request. */
 export async function signInternalToken(key: InternalTokenKey, principal: Principal, requestId: string): Promise<string> {
@@ -23,13 +33,13 @@ export async function signInternalToken(key: InternalTokenKey, principal: Princi
     .setAudience(INTERNAL_AUDIENCE)
     .setIssuedAt()
     .setExpirationTime(`${INTERNAL_TOKEN_TTL_SECONDS}s`)
-    .sign(key.secret);
+    .sign(await key.cryptoKey());
 }
 
 /** Verifies a gateway-signed token; returns null for anything that is not one (no reason leaks to the caller). */
 export async function verifyInternalToken(key: InternalTokenKey, token: string): Promise<{ principal: Principal; requestId: string } | null> {
   try {
-    const { payload } = await jwtVerify(token, key.secret, {
+    const { payload } = await jwtVerify(token, await key.cryptoKey(), {
       issuer: INTERNAL_ISSUER,
       audience: INTERNAL_AUDIENCE,
       algorithms: ['HS256'],
