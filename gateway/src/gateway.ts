@@ -1,11 +1,12 @@
 /** Runs the gateway alone, in front of subgraphs running elsewhere (PATIENTS_URL and friends). */
 import { join } from 'node:path';
 import { openDatabase } from '@healthgraph/db';
-import { AuditLog, ConfigError, loadConfig, stopOnSignals } from '@healthgraph/kit';
+import { AuditLog, ConfigError, loadConfig, startTracing, stopOnSignals } from '@healthgraph/kit';
 import { createGateway } from './server.js';
 
 try {
   const config = loadConfig();
+  const stopTracing = startTracing({ serviceName: 'healthgraph-gateway', endpoint: config.tracingEndpoint });
   // The gateway writes the refusals it makes itself to the same audit trail as the subgraphs.
   const db = await openDatabase({ url: config.databaseUrl, dataDir: config.pgliteDir, poolSize: 2 });
   const audit = new AuditLog(db.prisma, { spillPath: join(config.auditSpillDir, 'audit-spill-gateway.jsonl') });
@@ -16,6 +17,7 @@ try {
     await gateway.close();
     await audit.close();
     await db.close();
+    await stopTracing();
   });
 } catch (error) {
   console.error(error instanceof ConfigError ? `Configuration error: ${error.message}` : error);

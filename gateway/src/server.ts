@@ -129,6 +129,9 @@ export function createGateway({
       outcome: 'DENIED',
     }),
   );
+  // Apollo Gateway otherwise exports usage metrics to Apollo and probes cloud metadata endpoints
+  // to label them: a gateway in front of clinical data calls nothing it was not configured to call.
+  process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
   const gateway = new ApolloGateway({
     supergraphSdl: authorization.supergraphSdl,
     buildService: ({ name }) => new SubgraphDataSource(name, subgraphUrls[name as SubgraphName], fetcher),
@@ -185,6 +188,7 @@ export function createGateway({
   let loaded = false;
   const handler = createHttpHandler(server, {
     context,
+    service: 'gateway',
     maxBodyBytes: config.limits.maxBodyBytes,
     maxBatch: config.limits.maxBatch,
     prepare,

@@ -1,10 +1,11 @@
 /** `npm start`: the whole stack on one machine, on the embedded database unless DATABASE_URL is set. */
 import { SEEDED } from '@healthgraph/db/seed';
-import { ConfigError, loadConfig, stopOnSignals } from '@healthgraph/kit';
+import { ConfigError, loadConfig, startTracing, stopOnSignals } from '@healthgraph/kit';
 import { startStack } from './stack.js';
 
 try {
   const config = loadConfig();
+  const stopTracing = startTracing({ serviceName: 'healthgraph', endpoint: config.tracingEndpoint });
   if (!config.databaseUrl) console.log('Using the embedded database (first start creates, migrates and seeds it; this takes a minute)...');
   const stack = await startStack({ config });
   console.log(`Gateway ready at ${stack.gatewayUrl}`);
@@ -12,7 +13,10 @@ try {
   console.log(`Get a token:  npm run -s token -- --role CLINICIAN --sub ${SEEDED.clinician}`);
   console.log(`Then:         curl -s ${stack.gatewayUrl} -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`);
   console.log(`                -d '{"query":"{ patient(id: \\"${SEEDED.patient}\\") { name { text } allergies { code { display } } } }"}'`);
-  stopOnSignals(() => stack.close());
+  stopOnSignals(async () => {
+    await stack.close();
+    await stopTracing();
+  });
 } catch (error) {
   console.error(error instanceof ConfigError ? `Configuration error: ${error.message}` : error);
   process.exit(1);

@@ -1,6 +1,7 @@
 import { RemoteGraphQLDataSource } from '@apollo/gateway';
 import type { Fetcher } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
+import { injectTraceContext } from '@healthgraph/kit';
 import { fieldAuthorizationRan } from './field-authorization.js';
 import type { GatewayContext } from './server.js';
 
@@ -25,6 +26,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     // Only the gateway-signed principal travels; the client's own token never reaches a subgraph.
     if (context.subgraphToken) request.http?.headers.set('authorization', `Bearer ${context.subgraphToken}`);
     if (context.requestId) request.http?.headers.set('x-request-id', context.requestId);
+    injectTraceContext((name, value) => request.http?.headers.set(name, value));
   }
 
   override async process(options: ProcessOptions) {

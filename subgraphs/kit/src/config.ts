@@ -29,6 +29,8 @@ export interface Config {
   fieldAuthMode: 'filter' | 'reject';
   /** Folder for audit events the database refused at shutdown (replayed at the next start). */
   auditSpillDir: string;
+  /** OTLP/HTTP endpoint for traces (OTEL_EXPORTER_OTLP_ENDPOINT); tracing is off without one. */
+  tracingEndpoint?: string;
   limits: LimitsConfig;
   persistedQueries: {
     mode: 'off' | 'log_unknown' | 'safelist' | 'require_id';
@@ -143,6 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     batching: env.DATALOADER !== 'off',
     fieldAuthMode,
     auditSpillDir: env.AUDIT_SPILL_DIR || DEFAULT_DATA_DIR,
+    tracingEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
     limits: {
       maxDepth: bounded(env, 'LIMIT_MAX_DEPTH', 12),
       maxAliases: bounded(env, 'LIMIT_MAX_ALIASES', 30),

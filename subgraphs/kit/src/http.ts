@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { type ApolloServer, type BaseContext, HeaderMap } from '@apollo/server';
 import { GraphQLError } from 'graphql';
+import { withServerSpan } from './tracing.js';
 
 export interface HttpHandlerOptions<C extends BaseContext> {
   /** Builds the per-request context; may throw a GraphQLError with extensions.http.status. */
@@ -16,6 +17,8 @@ export interface HttpHandlerOptions<C extends BaseContext> {
   maxBatch?: number;
   /** Rewrites or refuses a parsed body before GraphQL sees it (persisted queries); throw a GraphQLError to refuse. */
   prepare?: (body: unknown, req: IncomingMessage) => Promise<unknown>;
+  /** The service's name in traces (`gateway`, `patients`...). */
+  service?: string;
 }
 
 class BodyTooLarge extends Error {}
@@ -47,61 +50,66 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 /** A Node request handler serving an Apollo Server, with health and other plain routes beside it. */
 export function createHttpHandler<C extends BaseContext>(
   server: ApolloServer<C>,
-  { context, maxBodyBytes = 1_000_000, routes = {}, graphqlPath = '/graphql', maxBatch = 1, prepare }: HttpHandlerOptions<C>,
+  { context, maxBodyBytes = 1_000_000, routes = {}, graphqlPath = '/graphql', maxBatch = 1, prepare, service = 'healthgraph' }: HttpHandlerOptions<C>,
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => {
-    void (async () => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      const route = routes[url.pathname];
-      if (route && (req.method === 'GET' || req.method === 'HEAD')) return route(req, res);
-      if (url.pathname !== graphqlPath) return sendJson(res, 404, { errors: [{ message: 'Not found', extensions: { code: 'NOT_FOUND' } }] });
-      let body: unknown;
-      if (req.method === 'POST') {
-        const raw = await readBody(req, maxBodyBytes);
-        const type = req.headers['content-type'] ?? '';
-        if (type.includes('application/json') && raw.length > 0) {
-          try {
-            body = JSON.parse(raw);
-          } catch {
-            return sendJson(res, 400, { errors: [{ message: 'The request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
-          }
-        } else {
-          body = raw;
-        }
-        if (Array.isArray(body) && body.length > maxBatch) {
-          return sendJson(res, 400, { errors: [{ message: `A batch may hold at most ${maxBatch} operation(s); this one holds ${body.length}`, extensions: { code: 'BATCH_LIMIT_EXCEEDED' } }] });
-        }
-      }
-      if (prepare) {
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const route = routes[url.pathname];
+    if (route && (req.method === 'GET' || req.method === 'HEAD')) return route(req, res);
+    if (url.pathname !== graphqlPath) return sendJson(res, 404, { errors: [{ message: 'Not found', extensions: { code: 'NOT_FOUND' } }] });
+    let body: unknown;
+    if (req.method === 'POST') {
+      const raw = await readBody(req, maxBodyBytes);
+      const type = req.headers['content-type'] ?? '';
+      if (type.includes('application/json') && raw.length > 0) {
         try {
-          body = await prepare(req.method === 'GET' ? queryFromSearch(url) : body, req);
-        } catch (error) {
-          if (!(error instanceof GraphQLError)) throw error;
-          const { http, ...extensions } = error.extensions as { http?: { status?: number } };
-          return sendJson(res, http?.status ?? 400, { errors: [{ message: error.message, extensions }] });
+          body = JSON.parse(raw);
+        } catch {
+          return sendJson(res, 400, { errors: [{ message: 'The request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
         }
-        if (req.method === 'GET' && body && typeof body === 'object') {
-          // A resolved GET goes on as a POST-shaped body; Apollo Server reads the search string for GETs.
-          url.search = searchFromQuery(body as Record<string, unknown>);
-        }
-      }
-      const headers = new HeaderMap();
-      for (const [name, value] of Object.entries(req.headers)) {
-        if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-      }
-      const response = await server.executeHTTPGraphQLRequest({
-        httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
-        context: () => context(req),
-      });
-      for (const [name, value] of response.headers) res.setHeader(name, value);
-      res.statusCode = response.status ?? 200;
-      if (response.body.kind === 'complete') {
-        res.end(response.body.string);
       } else {
-        for await (const chunk of response.body.asyncIterator) res.write(chunk);
-        res.end();
+        body = raw;
       }
-    })().catch((error: unknown) => {
+      if (Array.isArray(body) && body.length > maxBatch) {
+        return sendJson(res, 400, { errors: [{ message: `A batch may hold at most ${maxBatch} operation(s); this one holds ${body.length}`, extensions: { code: 'BATCH_LIMIT_EXCEEDED' } }] });
+      }
+    }
+    if (prepare) {
+      try {
+        body = await prepare(req.method === 'GET' ? queryFromSearch(url) : body, req);
+      } catch (error) {
+        if (!(error instanceof GraphQLError)) throw error;
+        const { http, ...extensions } = error.extensions as { http?: { status?: number } };
+        return sendJson(res, http?.status ?? 400, { errors: [{ message: error.message, extensions }] });
+      }
+      if (req.method === 'GET' && body && typeof body === 'object') {
+        // A resolved GET goes on as a POST-shaped body; Apollo Server reads the search string for GETs.
+        url.search = searchFromQuery(body as Record<string, unknown>);
+      }
+    }
+    const headers = new HeaderMap();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const response = await server.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+      context: () => context(req),
+    });
+    for (const [name, value] of response.headers) res.setHeader(name, value);
+    res.statusCode = response.status ?? 200;
+    if (response.body.kind === 'complete') {
+      res.end(response.body.string);
+    } else {
+      for await (const chunk of response.body.asyncIterator) res.write(chunk);
+      res.end();
+    }
+  }
+
+  return (req, res) => {
+    withServerSpan(service, req, async (span) => {
+      await handle(req, res);
+      span.setAttribute('http.response.status_code', res.statusCode);
+    }).catch((error: unknown) => {
       if (res.headersSent) return res.destroy();
       if (error instanceof BodyTooLarge) {
         res.setHeader('connection', 'close');

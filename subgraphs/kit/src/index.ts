@@ -16,3 +16,4 @@ export * from './audit-plugin.js';
 export * from './cache.js';
 export * from './metrics.js';
 export * from './logger.js';
+export * from './tracing.js';

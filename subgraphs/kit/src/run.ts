@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { AuditLog } from './audit.js';
 import { openCache } from './cache.js';
 import { stopOnSignals } from './http.js';
+import { startTracing } from './tracing.js';
 import type { Subgraph, SubgraphDeps } from './subgraph.js';
 
 type SubgraphName = keyof Config['subgraphUrls'];
@@ -18,6 +19,7 @@ export async function runSubgraph(
   create: (deps: SubgraphDeps) => Subgraph,
 ): Promise<void> {
   const config = loadConfig();
+  const stopTracing = startTracing({ serviceName: `healthgraph-${name}`, endpoint: config.tracingEndpoint });
   const db = await openDatabase({ url: config.databaseUrl, dataDir: config.pgliteDir });
   if (db.kind === 'pglite') await applyMigrations(db.adapterFactory);
   const audit = new AuditLog(db.prisma, { spillPath: join(config.auditSpillDir, `audit-spill-${name}.jsonl`) });
@@ -38,5 +40,6 @@ export async function runSubgraph(
     await audit.close();
     await cache?.close();
     await db.close();
+    await stopTracing();
   });
 }

@@ -152,6 +152,7 @@ export function createSubgraph<L>({ name, resolvers, createLoaders, prisma, toke
 
   const http = createHttpHandler(server, {
     context,
+    service: name,
     routes: { '/health': healthRoute(async () => void (await prisma.$queryRaw`SELECT 1`)), '/metrics': metricsRoute() },
   });
   // Every SQL statement issued while serving one request is counted against it.
