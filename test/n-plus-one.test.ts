@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PrismaClient } from '@healthgraph/db';
+import { type PrismaClient, SCHEDULE_PROBE, writeScheduleFixture } from '@healthgraph/db';
 import { startStack } from '@healthgraph/gateway';
 import { countStatements } from './helpers/database.js';
 import { startTestStack, testConfig, type TestStack } from './helpers/stack.js';
@@ -8,41 +8,9 @@ const CLINICIAN = 'prv-n1';
 const DAYS = { 1: '2027-01-04', 10: '2027-01-05', 100: '2027-01-06' } as const;
 
 /** A clinician whose schedule holds 1, 10 and 100 appointments on three days, each with its own patient. */
-async function scheduleFixture(prisma: PrismaClient) {
-  const validFrom = new Date('2026-01-01');
-  await prisma.provider.create({ data: { id: CLINICIAN, npi: '1999999999', givenName: 'Nora', familyName: 'Plus', specialty: 'Internal Medicine' } });
-  await prisma.providerAvailability.createMany({
-    data: [0, 1, 2, 3, 4, 5, 6].map((weekday) => ({ id: `avl-n1-${weekday}`, providerId: CLINICIAN, weekday, startMinute: 0, endMinute: 1440, slotMinutes: 10, validFrom })),
-  });
-  let seq = 0;
-  for (const [count, day] of Object.entries(DAYS)) {
-    const ids = Array.from({ length: Number(count) }, () => `pat-n1-${String(++seq).padStart(3, '0')}`);
-    await prisma.patient.createMany({ data: ids.map((id, i) => ({ id, mrn: `MRN-N1-${id}`, givenName: `Given${i}`, familyName: `Family${i}`, birthDate: new Date('1980-05-05') })) });
-    await prisma.careTeamMember.createMany({ data: ids.map((id) => ({ id: `ctm-${id}`, patientId: id, providerId: CLINICIAN, role: 'PRIMARY', periodStart: validFrom })) });
-    await prisma.allergy.createMany({ data: ids.flatMap((id) => [1, 2].map((k) => ({ id: `alg-${id}-${k}`, patientId: id, code: '91936005', display: 'Penicillin', recordedAt: validFrom }))) });
-    await prisma.observation.createMany({
-      data: ids.flatMap((id) => [1, 2, 3].map((k) => ({ id: `obs-${id}-${k}`, patientId: id, code: '8867-4', display: 'Heart rate', value: 60 + k, unit: '/min', effectiveAt: new Date(Date.UTC(2026, 0, k)) }))),
-    });
-    const start = new Date(`${day}T00:00:00Z`).getTime();
-    await prisma.appointment.createMany({
-      data: ids.map((id, i) => {
-        const at = new Date(start + i * 10 * 60_000);
-        return { id: `apt-${id}`, patientId: id, providerId: CLINICIAN, start: at, end: new Date(at.getTime() + 600_000), activeStart: at, reason: 'Follow-up visit' };
-      }),
-    });
-  }
-}
+const scheduleFixture = (prisma: PrismaClient) =>
+  writeScheduleFixture(prisma, { providerId: CLINICIAN, idPrefix: 'n1', days: Object.fromEntries(Object.entries(DAYS).map(([count, day]) => [day, Number(count)])) });
 
-const DAY_SCHEDULE = `query DaySchedule($provider: ID!, $date: Date!) {
-  provider(id: $provider) {
-    name { text }
-    schedule(date: $date) {
-      start
-      provider { name { text } }
-      patient { name { text } allergies { code { display } } vitals(last: 1) { value unit } }
-    }
-  }
-}`;
 
 let batched: TestStack;
 let naiveUrl: string;
@@ -68,7 +36,7 @@ async function statementsFor(n: keyof typeof DAYS, url = batched.gatewayUrl) {
     const response = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query: DAY_SCHEDULE, variables: { provider: CLINICIAN, date: DAYS[n] } }),
+      body: JSON.stringify({ query: SCHEDULE_PROBE, variables: { provider: CLINICIAN, date: DAYS[n] } }),
     });
     return (await response.json()) as { data: { provider: { schedule: { patient: { allergies: unknown[]; vitals: unknown[] } }[] } }; errors?: unknown };
   });

@@ -38,31 +38,35 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-/**
- * Runs the four subgraphs and the gateway in one process over one database: the zero-setup
- * development default (embedded PGlite allows a single process) and the end-to-end test harness.
- * Production runs each subgraph and the gateway as its own process (see README, Deploying).
- */
-export async function startStack({ config, db: given, seedPatients = config.seedPatients, ephemeralPorts = false, batching = config.batching, cache: cacheConfig = config.cache, log }: StackOptions): Promise<Stack> {
-  const db = given ?? (await openDatabase({ url: config.databaseUrl, dataDir: config.pgliteDir }));
+export interface SubgraphSetOptions {
+  config: Config;
+  db: Database;
+  /** Listen on free ports instead of the configured ones. */
+  ephemeralPorts?: boolean;
+  batching?: boolean;
+  cache?: Config['cache'];
+  /** Where the set's audit events are written (one writer per process). */
+  audit: AuditLog;
+  log?: Logger;
+}
+
+export interface SubgraphSet {
+  cache: ScopedCache | undefined;
+  subgraphUrls: Record<SubgraphName, string>;
+  stopSubgraph(name: SubgraphName): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The four subgraphs over one database, listening; the gateway is started separately. */
+export async function startSubgraphs({ config, db, ephemeralPorts = false, batching = config.batching, cache: cacheConfig = config.cache, audit, log }: SubgraphSetOptions): Promise<SubgraphSet> {
   const listening: Partial<Record<SubgraphName, Listening>> = {};
   const stopped = new Set<SubgraphName>();
-  let gateway: Listening | undefined;
-  let audit: AuditLog | undefined;
   let cache: ScopedCache | undefined;
-  // Shutdown order: stop taking requests, let subgraphs finish, write the last audit events, close the database.
   const close = async () => {
-    await gateway?.close();
     await Promise.all((Object.keys(listening) as SubgraphName[]).filter((name) => !stopped.has(name)).map((name) => listening[name]!.close()));
-    await audit?.close();
     await cache?.close();
-    if (!given) await db.close();
   };
   try {
-    await applyMigrations(db.adapterFactory);
-    if (seedPatients > 0 && (await isEmpty(db.prisma))) await seedDatabase(db.prisma, { patients: seedPatients });
-    audit = new AuditLog(db.prisma, { spillPath: join(config.auditSpillDir, 'audit-spill-stack.jsonl') });
-    await audit.replaySpill();
     cache = await openCache(cacheConfig);
     const shared = { prisma: db.prisma, audit, cache, log, tokenKey: internalTokenKey(config.subgraphTokenSecret), batching, development: config.env === 'development' };
     const subgraphs: Record<SubgraphName, Subgraph> = {
@@ -74,19 +78,53 @@ export async function startStack({ config, db: given, seedPatients = config.seed
     for (const name of Object.keys(subgraphs) as SubgraphName[]) {
       listening[name] = await subgraphs[name].listen(ephemeralPorts ? 0 : config.ports[name], config.host);
     }
-    const subgraphUrls = Object.fromEntries(Object.entries(listening).map(([name, l]) => [name, `${l.url}/graphql`])) as Record<SubgraphName, string>;
-    gateway = await createGateway({ config, subgraphUrls, audit, log }).listen(ephemeralPorts ? 0 : config.ports.gateway, config.host);
     return {
-      db,
-      audit,
       cache,
-      gatewayUrl: `${gateway.url}/graphql`,
-      subgraphUrls,
+      subgraphUrls: Object.fromEntries(Object.entries(listening).map(([name, l]) => [name, `${l.url}/graphql`])) as Record<SubgraphName, string>,
       async stopSubgraph(name) {
         if (stopped.has(name)) return;
         stopped.add(name);
         await listening[name]?.close();
       },
+      close,
+    };
+  } catch (error) {
+    await close().catch(() => {});
+    throw error;
+  }
+}
+
+/**
+ * Runs the four subgraphs and the gateway in one process over one database: the zero-setup
+ * development default (embedded PGlite allows a single process) and the end-to-end test harness.
+ * Production runs each subgraph and the gateway as its own process (see README, Deploying).
+ */
+export async function startStack({ config, db: given, seedPatients = config.seedPatients, ephemeralPorts = false, batching = config.batching, cache, log }: StackOptions): Promise<Stack> {
+  const db = given ?? (await openDatabase({ url: config.databaseUrl, dataDir: config.pgliteDir }));
+  let subgraphs: SubgraphSet | undefined;
+  let gateway: Listening | undefined;
+  let audit: AuditLog | undefined;
+  // Shutdown order: stop taking requests, let subgraphs finish, write the last audit events, close the database.
+  const close = async () => {
+    await gateway?.close();
+    await subgraphs?.close();
+    await audit?.close();
+    if (!given) await db.close();
+  };
+  try {
+    await applyMigrations(db.adapterFactory);
+    if (seedPatients > 0 && (await isEmpty(db.prisma))) await seedDatabase(db.prisma, { patients: seedPatients });
+    audit = new AuditLog(db.prisma, { spillPath: join(config.auditSpillDir, 'audit-spill-stack.jsonl') });
+    await audit.replaySpill();
+    subgraphs = await startSubgraphs({ config, db, ephemeralPorts, batching, cache, audit, log });
+    gateway = await createGateway({ config, subgraphUrls: subgraphs.subgraphUrls, audit, log }).listen(ephemeralPorts ? 0 : config.ports.gateway, config.host);
+    return {
+      db,
+      audit,
+      cache: subgraphs.cache,
+      gatewayUrl: `${gateway.url}/graphql`,
+      subgraphUrls: subgraphs.subgraphUrls,
+      stopSubgraph: subgraphs.stopSubgraph,
       close,
     };
   } catch (error) {
