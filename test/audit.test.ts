@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEEDED } from '@healthgraph/db';
+import { AuditLog } from '@healthgraph/kit';
 import { codes, startTestStack, type TestStack } from './helpers/stack.js';
 
 let stack: TestStack;
@@ -112,6 +113,28 @@ describe('the audit trail', () => {
     expect(next.body.data.auditEvents.edges[0].node.at <= page.edges[1].node.at).toBe(true);
     const peek = await audited(clinician, '{ auditEvents(first: 1) { edges { node { id } } } }');
     expect(codes({ body: peek.body } as any)).toEqual(['UNAUTHORIZED_FIELD_OR_TYPE']);
+  });
+
+  it('stores each batched event exactly as recorded: UTC time to the millisecond, arrays, nulls; a retried event once', async () => {
+    const log = new AuditLog(stack.db.prisma, { flushMs: 60_000 });
+    const at = new Date('2026-03-08T01:59:59.123Z'); // a DST edge in the US, to catch any local-time conversion
+    const base = { actorSub: 'prv-x', actorRole: 'CLINICIAN', purpose: 'TREAT', resourceType: 'Allergy', requestId: 'audit-roundtrip', outcome: 'DISCLOSED' as const };
+    log.record({ ...base, at, patientId: 'pat-rt-1', resourceIds: ['alg-1', 'alg-"2"'], fieldPaths: ['Allergy.code', 'Allergy.reaction'], breakGlassReason: null });
+    log.record({ ...base, at, patientId: null, resourceIds: [], fieldPaths: ['Patient.name'], breakGlassReason: "Unconscious, 'no' ID" });
+    await log.flush();
+    const rows = await stack.db.prisma.auditEvent.findMany({ where: { requestId: 'audit-roundtrip' }, orderBy: { patientId: 'asc' } });
+    expect(rows.map(({ id: _, ...row }) => row)).toEqual([
+      { ...base, at, patientId: 'pat-rt-1', resourceIds: ['alg-1', 'alg-"2"'], fieldPaths: ['Allergy.code', 'Allergy.reaction'], breakGlassReason: null },
+      { ...base, at, patientId: null, resourceIds: [], fieldPaths: ['Patient.name'], breakGlassReason: "Unconscious, 'no' ID" },
+    ]);
+    // A batch retried after a write that did land (the acknowledgement was lost) adds nothing.
+    const again = new AuditLog(stack.db.prisma, { flushMs: 60_000 });
+    again.record({ ...base, at, patientId: 'pat-rt-1', resourceIds: [], fieldPaths: [], breakGlassReason: null });
+    (again as unknown as { queue: { id: string }[] }).queue[0]!.id = rows[0]!.id; // the same event, queued again
+    await again.flush();
+    expect(await stack.db.prisma.auditEvent.count({ where: { requestId: 'audit-roundtrip' } })).toBe(2);
+    await log.close();
+    await again.close();
   });
 
   it('is append-only in the database', async () => {

@@ -4,18 +4,17 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AuditLog } from './audit.js';
 
-/** A stand-in for prisma.auditEvent that can be told to fail; returns what it stored. */
+/** A stand-in for the database's batch insert that can be told to fail; returns what it stored. */
 function auditTable() {
   const rows: { id: string }[] = [];
   const table = { failing: false, calls: 0 };
   const prisma = {
-    auditEvent: {
-      createMany: async ({ data }: { data: { id: string }[] }) => {
-        table.calls++;
-        if (table.failing) throw new Error('database unavailable');
-        rows.push(...data);
-        return { count: data.length };
-      },
+    $executeRawUnsafe: async (_sql: string, json: string) => {
+      table.calls++;
+      if (table.failing) throw new Error('database unavailable');
+      const data = JSON.parse(json) as { id: string }[];
+      rows.push(...data);
+      return data.length;
     },
   } as never;
   return [prisma, rows, table] as const;
