@@ -1,6 +1,8 @@
+import { STATUS_CODES } from 'node:http';
 import { RemoteGraphQLDataSource } from '@apollo/gateway';
-import type { Fetcher } from '@apollo/utils.fetcher';
+import type { Fetcher, FetcherResponse } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
+import { type Dispatcher, request } from 'undici';
 import { injectTraceContext } from '@healthgraph/kit';
 import { fieldAuthorizationRan } from './field-authorization.js';
 import type { GatewayContext } from './server.js';
@@ -50,4 +52,31 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
       });
     }
   }
+}
+
+/**
+ * Subgraph HTTP calls on undici's `request` over a keep-alive pool, rather than a WHATWG `fetch`,
+ * whose Request, Response and Headers objects cost the gateway more CPU than the call itself. The
+ * response carries what RemoteGraphQLDataSource reads: status, headers.get, text and json.
+ */
+export function subgraphFetcher(dispatcher: Dispatcher): Fetcher {
+  return async (url, init = {}) => {
+    const response = await request(url, { method: (init.method ?? 'POST') as Dispatcher.HttpMethod, headers: init.headers, body: init.body, dispatcher });
+    const text = await response.body.text();
+    const header = (name: string) => {
+      const value = response.headers[name.toLowerCase()];
+      return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+    };
+    return {
+      url,
+      status: response.statusCode,
+      statusText: STATUS_CODES[response.statusCode] ?? '',
+      ok: response.statusCode >= 200 && response.statusCode <= 299,
+      redirected: false,
+      bodyUsed: true,
+      headers: { get: header, has: (name: string) => header(name) !== null },
+      text: async () => text,
+      json: async () => JSON.parse(text) as unknown,
+    } as unknown as FetcherResponse;
+  };
 }
