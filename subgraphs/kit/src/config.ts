@@ -31,6 +31,8 @@ export interface Config {
   auditSpillDir: string;
   /** OTLP/HTTP endpoint for traces (OTEL_EXPORTER_OTLP_ENDPOINT); tracing is off without one. */
   tracingEndpoint?: string;
+  /** Most simultaneous connections (so requests) from this gateway process to each subgraph URL. */
+  subgraphMaxConnections: number;
   limits: LimitsConfig;
   persistedQueries: {
     mode: 'off' | 'log_unknown' | 'safelist' | 'require_id';
@@ -146,6 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     fieldAuthMode,
     auditSpillDir: env.AUDIT_SPILL_DIR || DEFAULT_DATA_DIR,
     tracingEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
+    subgraphMaxConnections: bounded(env, 'SUBGRAPH_MAX_CONNECTIONS', 8),
     limits: {
       maxDepth: bounded(env, 'LIMIT_MAX_DEPTH', 12),
       maxAliases: bounded(env, 'LIMIT_MAX_ALIASES', 30),
