@@ -10,7 +10,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
@@ -118,25 +118,34 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts a process and waits until `ready` says so (from its output or by polling), then drains its output. */
-async function startProcess(command: string, args: string[], env: NodeJS.ProcessEnv, ready: (output: string) => Promise<boolean> | boolean): Promise<ChildProcess> {
-  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+/** GET url answers 2xx. */
+async function answers(url: string): Promise<boolean> {
+  try {
+    return (await fetch(url)).ok;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts a process with its output going to a file (a pipe to this busy process would fill up and
+ * block the child's synchronous log writes, skewing its latency), and waits until `readyUrl` answers.
+ */
+async function startProcess(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, readyUrl: string): Promise<ChildProcess> {
+  const logPath = join(scratch, `${name}.log`);
+  const output = openSync(logPath, 'a');
+  const child = spawn(command, args, { env, stdio: ['ignore', output, output], cwd: ROOT });
+  closeSync(output);
   children.push(child);
-  let output = '';
-  const collect = (chunk: Buffer) => {
-    if (output.length < 20_000) output += chunk.toString();
-  };
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
   const deadline = Date.now() + 60_000;
-  while (!(await ready(output))) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${args.join(' ')} did not start:\n${output.slice(-4000)}`);
+  while (!(await answers(readyUrl))) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${name} did not start:\n${readFileSync(logPath, 'utf8').slice(-4000)}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   return child;
 }
 
-async function startOurGateway(subgraphs: SubgraphSet): Promise<{ url: string; pid: number }> {
+async function startOurGateway(name: string, subgraphs: SubgraphSet): Promise<{ url: string; pid: number }> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -167,7 +176,7 @@ async function startOurGateway(subgraphs: SubgraphSet): Promise<{ url: string; p
   }
   if (config.cache.redisUrl) Object.assign(env, { REDIS_URL: config.cache.redisUrl, CACHE_ENCRYPTION_KEY: randomBytes(32).toString('hex'), CACHE_PREFIX: `${cachePrefix}-gw-${port}` });
   const profile = flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${flags.profile}`] : [];
-  const child = await startProcess(process.execPath, [...profile, join(ROOT, 'gateway/dist/gateway.js')], env, (output) => output.includes('Gateway ready at'));
+  const child = await startProcess(name, process.execPath, [...profile, join(ROOT, 'gateway/dist/gateway.js')], env, `http://127.0.0.1:${port}/health`);
   return { url: `http://127.0.0.1:${port}/graphql`, pid: child.pid! };
 }
 
@@ -179,20 +188,14 @@ async function startHive(subgraphs: SubgraphSet): Promise<{ url: string; pid: nu
   writeFileSync(supergraphPath, supergraph);
   const env = { PATH: process.env.PATH, NODE_ENV: 'production', PQ_MANIFEST: DEFAULT_MANIFEST_PATH };
   const args = ['supergraph', supergraphPath, '--host', '127.0.0.1', '--port', String(port), '--config-path', join(ROOT, 'gateway/bench/hive-gateway.config.mjs')];
-  const child = await startProcess(join(ROOT, 'node_modules/.bin/hive-gateway'), args, env, async () => {
-    try {
-      return (await fetch(`http://127.0.0.1:${port}/readiness`)).ok;
-    } catch {
-      return false;
-    }
-  });
+  const child = await startProcess('hive', join(ROOT, 'node_modules/.bin/hive-gateway'), args, env, `http://127.0.0.1:${port}/readiness`);
   return { url: `http://127.0.0.1:${port}/graphql`, pid: child.pid! };
 }
 
 const chosen = new Set(flags.variants.split(','));
 log('starting gateways...');
-const ours = await startOurGateway(production);
-const naiveGateway = await startOurGateway(naive);
+const ours = await startOurGateway('gateway', production);
+const naiveGateway = await startOurGateway('naive-gateway', naive);
 const hive = chosen.has('hive') ? await startHive(production) : { url: '', pid: undefined };
 
 interface Variant {
