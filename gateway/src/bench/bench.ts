@@ -108,8 +108,11 @@ const manifest = JSON.parse(readFileSync(DEFAULT_MANIFEST_PATH, 'utf8')) as { op
 const operations = Object.fromEntries(manifest.operations.map((o) => [o.name, { id: o.id, body: o.body }]));
 const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
 
-// ---- Gateways, each in its own process.
+// ---- Gateways, each in its own process; none outlives this one, however it ends.
 const children: ChildProcess[] = [];
+process.on('exit', () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+});
 async function freePort(): Promise<number> {
   const server = createNetServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -195,7 +198,7 @@ async function startHive(subgraphs: SubgraphSet): Promise<{ url: string; pid: nu
 const chosen = new Set(flags.variants.split(','));
 log('starting gateways...');
 const ours = await startOurGateway('gateway', production);
-const naiveGateway = await startOurGateway('naive-gateway', naive);
+const naiveGateway = chosen.has('naive') ? await startOurGateway('naive-gateway', naive) : { url: '', pid: undefined };
 const hive = chosen.has('hive') ? await startHive(production) : { url: '', pid: undefined };
 
 interface Variant {
