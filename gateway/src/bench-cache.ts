@@ -10,6 +10,7 @@ import { applyMigrations, isEmpty, openDatabase, SEEDED, seedDatabase } from '@h
 import { loadConfig } from '@healthgraph/kit';
 import { mintDevToken } from './dev-token.js';
 import { startStack } from './stack.js';
+import { quantile as nearestRank } from './bench/report.js';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '2000' }, patients: { type: 'string', default: '2000' } } });
 const requests = Number(values.requests);
@@ -58,7 +59,7 @@ for (let i = 0; i < requests; i++) {
   }
 }
 
-const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
+const quantile = (xs: number[], q: number) => nearestRank([...xs].sort((a, b) => a - b), q);
 const row = (name: string, xs: number[], statementsPerRequest: number) =>
   `| ${name} | ${quantile(xs, 0.5).toFixed(2)} | ${quantile(xs, 0.95).toFixed(2)} | ${quantile(xs, 0.99).toFixed(2)} | ${(xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(2)} | ${statementsPerRequest.toFixed(2)} |`;
 console.log(`\n${requests} chart reads per variant over ${team.length} care-team patients, ${db.kind}${config.cache.redisUrl ? ' + Redis' : ''}, interleaved\n`);

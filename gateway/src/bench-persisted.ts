@@ -12,6 +12,7 @@ import { loadConfig } from '@healthgraph/kit';
 import { mintDevToken } from './dev-token.js';
 import { DEFAULT_MANIFEST_PATH } from './persisted-queries.js';
 import { startStack } from './stack.js';
+import { quantile as nearestRank } from './bench/report.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, concurrency: { type: 'string', default: '16' }, operation: { type: 'string', default: 'PatientChart' } } });
 const seconds = Number(values.seconds);
@@ -63,7 +64,7 @@ for (let i = 0; i < rounds; i++) {
     totals[variant].latencies.push(...result.latencies);
   }
 }
-const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
+const quantile = (xs: number[], q: number) => nearestRank([...xs].sort((a, b) => a - b), q);
 console.log(`\n${operation.name} as a clinician, ${concurrency} concurrent, ${rounds} alternating 1-second rounds each, ${db.kind}${config.cache.redisUrl ? ' + Redis' : ''}\n`);
 console.log('| sent as | req/s | p50 ms | p99 ms | errors |\n| --- | --- | --- | --- | --- |');
 for (const [variant, t] of Object.entries(totals)) {

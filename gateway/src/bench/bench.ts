@@ -21,7 +21,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { applyMigrations, isEmpty, openDatabase, SCHEDULE_PROBE, seedDatabase, writeScheduleFixture } from '@healthgraph/db';
 import { AuditLog, createLogger, DEFAULT_PURPOSE, loadConfig, type Role } from '@healthgraph/kit';
 import { mintDevToken } from '../dev-token.js';
-import { DEFAULT_MANIFEST_PATH } from '../persisted-queries.js';
+import { DEFAULT_MANIFEST_PATH, TrustedOperations } from '../persisted-queries.js';
 import { startStack, startSubgraphs, type SubgraphSet } from '../stack.js';
 import type { LoadResult } from './load.js';
 import { renderChart, renderMarkdown, type BenchReport, type NPlusOneRow, type VariantReport, summarise } from './report.js';
@@ -104,8 +104,7 @@ for (const id of seededPatients.filter((_, i) => i % Math.max(1, Math.floor(seed
 }
 const providers = (await db.prisma.provider.findMany({ where: { acceptingNewPatients: true, NOT: { id: N1_PROVIDER } }, select: { id: true } })).map((p) => p.id);
 const specialties = (await db.prisma.provider.findMany({ distinct: ['specialty'], select: { specialty: true } })).map((p) => p.specialty);
-const manifest = JSON.parse(readFileSync(DEFAULT_MANIFEST_PATH, 'utf8')) as { operations: { id: string; name: string; body: string }[] };
-const operations = Object.fromEntries(manifest.operations.map((o) => [o.name, { id: o.id, body: o.body }]));
+const operations = Object.fromEntries([...new TrustedOperations(DEFAULT_MANIFEST_PATH).operations].map((o) => [o.name, { id: o.id, body: o.body }]));
 const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
 
 // ---- Gateways, each in its own process; none outlives this one, however it ends.

@@ -54,16 +54,17 @@ export interface WorkloadSpec {
   subgraphTokenSecret?: string;
 }
 
-/** What a subgraph answers for `patient(id)` when called directly: the patient lookup without a gateway. */
-export const DIRECT_PATIENT_LOOKUP = 'query PatientSummary($id: ID!) { patient(id: $id) { id mrn name { text } birthDate sex } }';
-
 export const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
 
-/** The GraphQL request for one kind, as a persisted operation (id only), or as text to a subgraph. */
+/**
+ * The GraphQL request for one trusted operation: by id to a gateway, as its text to a subgraph
+ * called directly (which knows no manifest; only PatientSummary goes there, all of it served by the
+ * patients subgraph).
+ */
 export function operationBody(spec: WorkloadSpec, name: string, variables: Record<string, unknown>): string {
-  if (spec.target === 'subgraph') return JSON.stringify({ operationName: name, query: DIRECT_PATIENT_LOOKUP, variables });
   const operation = spec.operations[name];
   if (!operation) throw new Error(`operation ${name} is not in the manifest`);
+  if (spec.target === 'subgraph') return JSON.stringify({ operationName: name, query: operation.body, variables });
   return JSON.stringify({ operationName: name, variables, extensions: { persistedQuery: { version: 1, sha256Hash: operation.id } } });
 }
 
