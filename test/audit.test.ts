@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEEDED } from '@healthgraph/db';
-import { AuditLog } from '@healthgraph/kit';
+import { AuditLog } from '@healthgraph/platform';
 import { codes, startTestStack, type TestStack } from './helpers/stack.js';
 
 let stack: TestStack;

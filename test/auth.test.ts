@@ -1,7 +1,7 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEEDED } from '@healthgraph/db';
-import { signInternalToken, internalTokenKey } from '@healthgraph/kit';
+import { signInternalToken, internalTokenKey } from '@healthgraph/platform';
 import { codes, startTestStack, type TestStack } from './helpers/stack.js';
 
 let stack: TestStack;

@@ -2,11 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEEDED } from '@healthgraph/db';
-import { cacheKeyFrom, createScopedData, type Principal, type ScopedCache } from '@healthgraph/kit';
+import { type Principal } from '@healthgraph/platform';
+import { cacheKeyFrom, createScopedData, type ScopedCache } from '@healthgraph/kit';
 import { createLoaders as patientLoaders } from '@healthgraph/patients/loaders';
 import { createLoaders as recordLoaders } from '@healthgraph/records/loaders';
 import { createLoaders as appointmentLoaders } from '@healthgraph/appointments/loaders';
-import { startStack } from '@healthgraph/gateway';
+import { startStack } from '@healthgraph/stack';
 import { countStatements } from './helpers/database.js';
 import { startTestStack, testConfig, type TestStack } from './helpers/stack.js';
 
@@ -91,7 +92,7 @@ describe.skipIf(!REDIS_URL)('the shared cache across replicas (Redis)', () => {
   let replica: Awaited<ReturnType<typeof startStack>>;
   beforeAll(async () => {
     // A second stack over the same database and the same Redis key space: another replica.
-    replica = await startStack({ config: testConfig(), db: stack.db, seedPatients: 0, ephemeralPorts: true, cache: { ...testConfig().cache, prefix: prefixOf(stack.cache!) } });
+    replica = await startStack({ config: testConfig(), db: stack.db, seedPatients: 0, ephemeralPorts: true, redis: { ...testConfig().redis, prefix: prefixOf(stack.cache!) } });
   });
   afterAll(() => replica?.close());
 
@@ -162,7 +163,7 @@ describe.skipIf(!REDIS_URL)('a Redis outage', () => {
     });
     redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
     await new Promise((resolve) => setTimeout(resolve, 300));
-    outage = await startStack({ config: testConfig(), db: stack.db, seedPatients: 0, ephemeralPorts: true, cache: { ...testConfig().cache, redisUrl: `redis://127.0.0.1:${port}`, prefix: 'outage' } });
+    outage = await startStack({ config: testConfig(), db: stack.db, seedPatients: 0, ephemeralPorts: true, redis: { url: `redis://127.0.0.1:${port}`, prefix: 'outage' } });
   });
   afterAll(async () => {
     redis?.kill('SIGKILL');

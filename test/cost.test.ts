@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEEDED } from '@healthgraph/db';
 import { createGateway } from '@healthgraph/gateway';
-import type { Listening } from '@healthgraph/kit';
+import type { Listening } from '@healthgraph/platform';
 import { countStatements } from './helpers/database.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEEDED } from '@healthgraph/db';
 import { createGateway } from '@healthgraph/gateway';
-import { internalTokenKey, type Listening, signInternalToken } from '@healthgraph/kit';
+import { internalTokenKey, type Listening, signInternalToken } from '@healthgraph/platform';
 import { countStatements } from './helpers/database.js';
 import { codes, startTestStack, type TestStack } from './helpers/stack.js';
 

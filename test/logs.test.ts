@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEEDED } from '@healthgraph/db';
-import { createLogger } from '@healthgraph/kit';
+import { createLogger } from '@healthgraph/platform';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 
 const lines: Record<string, unknown>[] = [];

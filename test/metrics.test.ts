@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEEDED } from '@healthgraph/db';
-import { DEFAULT_MANIFEST_PATH } from '@healthgraph/gateway';
+import { DEFAULT_MANIFEST_PATH } from '@healthgraph/gateway/persisted-queries';
+import { startDefaultMetrics } from '@healthgraph/platform';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 
 let stack: TestStack;
 beforeAll(async () => {
   stack = await startTestStack({ seed: { patients: 20 } });
+  startDefaultMetrics(); // as the process runner does for every service
 });
 afterAll(() => stack?.close());
 
@@ -38,7 +40,9 @@ describe('Prometheus metrics', () => {
     expect(value(gateway, 'healthgraph_cost_rejections_total')).toBeGreaterThanOrEqual(1);
     expect(value(gateway, 'healthgraph_operation_cost_count{kind="estimated"}')).toBeGreaterThanOrEqual(4);
     expect(value(gateway, 'healthgraph_operation_cost_count{kind="actual"}')).toBeGreaterThanOrEqual(2);
-    expect(value(gateway, 'healthgraph_process_resident_memory_bytes')).toBeGreaterThan(0);
+    // Node's runtime metrics under their standard names, so stock dashboards find them.
+    expect(value(gateway, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(value(gateway, 'nodejs_eventloop_lag_p99_seconds')).toBeGreaterThanOrEqual(0);
 
     const records = await (await fetch(stack.subgraphUrls.records.replace('/graphql', '/metrics'))).text();
     expect(value(records, 'healthgraph_sql_statements_per_request_count{service="records"}')).toBeGreaterThanOrEqual(2);

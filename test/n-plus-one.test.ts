@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PrismaClient, SCHEDULE_PROBE, writeScheduleFixture } from '@healthgraph/db';
-import { startStack } from '@healthgraph/gateway';
+import { SCHEDULE_PROBE, writeScheduleFixture } from '@healthgraph/bench/schedule-fixture';
+import type { PrismaClient } from '@healthgraph/db';
+import { startStack } from '@healthgraph/stack';
 import { countStatements } from './helpers/database.js';
 import { startTestStack, testConfig, type TestStack } from './helpers/stack.js';
 

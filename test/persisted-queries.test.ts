@@ -7,8 +7,10 @@ import { createPersistedQueryLink } from '@apollo/client/link/persisted-queries'
 import { generatePersistedQueryIdsFromManifest } from '@apollo/persisted-query-lists';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEEDED } from '@healthgraph/db';
-import { createGateway, DEFAULT_MANIFEST_PATH } from '@healthgraph/gateway';
-import type { Config, Listening } from '@healthgraph/kit';
+import { createGateway } from '@healthgraph/gateway';
+import { DEFAULT_MANIFEST_PATH } from '@healthgraph/gateway/persisted-queries';
+import type { Listening } from '@healthgraph/platform';
+import type { StackConfig as Config } from '@healthgraph/stack';
 import { countStatements } from './helpers/database.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 

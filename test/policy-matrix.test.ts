@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEEDED } from '@healthgraph/db';
-import type { Principal } from '@healthgraph/kit';
+import type { Principal } from '@healthgraph/platform';
 import { addConsentedClinician, allowedRows, callers, fieldAllowed, idsIn, PATIENT_FIELDS, patientVisible } from './helpers/policy.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEEDED } from '@healthgraph/db';
-import type { Principal } from '@healthgraph/kit';
+import type { Principal } from '@healthgraph/platform';
 import { addConsentedClinician, allowedRows, callers, fieldAllowed, idsIn, PATIENT_FIELDS, type PatientField, patientVisible } from './helpers/policy.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 

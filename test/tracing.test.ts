@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEEDED } from '@healthgraph/db';
-import { DEFAULT_MANIFEST_PATH } from '@healthgraph/gateway';
-import { startTracing } from '@healthgraph/kit';
+import { DEFAULT_MANIFEST_PATH } from '@healthgraph/gateway/persisted-queries';
+import { startTracing } from '@healthgraph/platform';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 
 const exporter = new InMemorySpanExporter();

@@ -1,6 +1,6 @@
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { loadConfig } from '@healthgraph/kit';
+import { loadGatewayConfig as loadConfig } from './config.js';
 import { createTokenVerifier } from './auth.js';
 import { mintDevToken } from './dev-token.js';
 

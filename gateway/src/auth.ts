@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
-import { type Config, type Principal, principalFromClaims, unauthenticated } from '@healthgraph/kit';
+import { type Principal, principalFromClaims, unauthenticated } from '@healthgraph/platform';
+import type { GatewayConfig } from './config.js';
 
 /** Longest lifetime accepted for a break-glass token: emergency access is time-boxed. */
 export const BREAK_GLASS_MAX_SECONDS = 15 * 60;
@@ -16,7 +17,7 @@ const VERIFIED_TOKENS_MAX = 10_000;
  * the identity provider's JWKS (production). `alg: none`, other algorithms, a wrong issuer or
  * audience, a missing or past `exp`, and over-long lifetimes are all refused with 401.
  */
-export function createTokenVerifier(jwt: Config['jwt']): TokenVerifier {
+export function createTokenVerifier(jwt: GatewayConfig['jwt']): TokenVerifier {
   const key: Uint8Array | JWTVerifyGetKey = jwt.jwksUrl ? createRemoteJWKSet(new URL(jwt.jwksUrl)) : new TextEncoder().encode(jwt.secret);
   const algorithms = jwt.jwksUrl ? ['RS256', 'ES256'] : ['HS256'];
   // Tokens that passed every check, with their expiry: a signature is checked once per token, not

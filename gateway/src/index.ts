@@ -1,9 +1,26 @@
-export * from './auth.js';
-export * from './compose.js';
-export * from './dev-token.js';
-export * from './server.js';
-export * from './stack.js';
-export * from './field-authorization.js';
-export * from './operation-limits.js';
-export * from './cost.js';
-export * from './persisted-queries.js';
+/** Runs the gateway alone, in front of subgraphs running elsewhere (PATIENTS_URL and friends): how production deploys it. */
+import { join } from 'node:path';
+import { openDatabase } from '@healthgraph/db';
+import { AuditLog, logger, runProcess, startTracing } from '@healthgraph/platform';
+import { loadGatewayConfig } from './config.js';
+import { createGateway } from './server.js';
+
+await runProcess(async () => {
+  const config = loadGatewayConfig();
+  logger.level = config.logLevel;
+  const stopTracing = startTracing({ serviceName: 'healthgraph-gateway', endpoint: config.tracingEndpoint });
+  // The gateway writes the refusals it makes itself to the same audit trail as the subgraphs.
+  const db = await openDatabase({ url: config.databaseUrl, dataDir: config.pgliteDir, poolSize: 2 });
+  const audit = new AuditLog(db.prisma, { spillPath: join(config.auditSpillDir, 'audit-spill-gateway.jsonl') });
+  await audit.replaySpill();
+  const gateway = await createGateway({ config, audit }).listen(config.ports.gateway, config.host);
+  console.log(`Gateway ready at ${gateway.url}/graphql`);
+  return {
+    async close() {
+      await gateway.close();
+      await audit.close();
+      await db.close();
+      await stopTracing();
+    },
+  };
+});

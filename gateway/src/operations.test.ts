@@ -1,16 +1,16 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { buildSchema, getOperationAST, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '@healthgraph/kit';
+import { loadGatewayConfig } from './config.js';
 import { readSupergraph } from './compose.js';
-import { estimateCost, readCostRules } from './cost.js';
-import { measureOperation } from './operation-limits.js';
+import { estimateCost, readCostRules } from './plugins/cost.js';
+import { measureOperation } from './plugins/operation-limits.js';
 import { DEFAULT_MANIFEST_PATH } from './persisted-queries.js';
 
 const supergraph = readSupergraph();
 const schema = buildSchema(supergraph, { assumeValidSDL: true });
 const rules = readCostRules(supergraph);
-const { limits, cost } = loadConfig({});
+const { limits, cost } = loadGatewayConfig({});
 const operations = (JSON.parse(readFileSync(DEFAULT_MANIFEST_PATH, 'utf8')) as { operations: { name: string; body: string }[] }).operations;
 const smallestBudget = Math.min(...Object.entries(cost.budgets).filter(([role]) => role !== 'ADMIN').map(([, budget]) => budget));
 

@@ -2,16 +2,16 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
-import { createClient } from '@keyv/redis';
 import KeyvRedis from '@keyv/redis';
 import { createKeyv } from 'cacheable';
 import { GraphQLError, parse, print } from 'graphql';
 import { Keyv } from 'keyv';
-import type { Principal, Role } from '@healthgraph/kit';
+import { closeRedis, connectRedis, createRedisClient, type Principal, type Role, withTimeout } from '@healthgraph/platform';
+import type { PersistedQueryMode } from './config.js';
 
 /** off: any operation, APQ on; log_unknown: the same, logging operations not in the manifest;
  * safelist: manifest operations only, by id or identical text; require_id: manifest operations by id only. */
-export type PersistedQueryMode = 'off' | 'log_unknown' | 'safelist' | 'require_id';
+export type { PersistedQueryMode } from './config.js';
 
 export const DEFAULT_MANIFEST_PATH = fileURLToPath(new URL('../../schema/persisted-query-manifest.json', import.meta.url));
 
@@ -168,27 +168,20 @@ export function resolvePersistedQuery(body: unknown, principal: Principal, clien
  * through every other), in-process otherwise. Time-boxed and without an offline queue: a Redis
  * outage means a client re-sends its text, never a hung request.
  */
-export function createApqStore(redisUrl: string | undefined, prefix: string): KeyValueCache<string> & { close(): Promise<void> } {
-  let keyv: Keyv;
-  let close = async () => {};
-  if (redisUrl) {
-    const client = createClient({ url: redisUrl, disableOfflineQueue: true, socket: { connectTimeout: 1_000, reconnectStrategy: (n: number) => Math.min(100 * 2 ** n, 2_000) } });
-    client.on('error', () => {});
-    void client.connect().catch(() => {});
-    keyv = new Keyv({ store: new KeyvRedis(client, { throwOnConnectError: false, throwOnErrors: false }), useKeyPrefix: false, namespace: undefined });
-    close = async () => {
-      if (client.isOpen) await Promise.race([client.close(), new Promise((resolve) => setTimeout(resolve, 500))]).catch(() => client.destroy());
-    };
-  } else {
-    keyv = createKeyv({ lruSize: 10_000 });
-  }
+export function createApqStore(redisUrl: string | undefined, prefix: string): KeyValueCache<string> & { connect(): Promise<void>; close(): Promise<void> } {
+  const client = redisUrl ? createRedisClient(redisUrl) : undefined;
+  const keyv = client
+    ? new Keyv({ store: new KeyvRedis(client, { throwOnConnectError: false, throwOnErrors: false }), useKeyPrefix: false, namespace: undefined })
+    : createKeyv({ lruSize: 10_000 });
   keyv.on('error', () => {});
   const key = (k: string) => `${prefix}:apq:${k}`;
-  const deadline = <T>(promise: Promise<T>, fallback: T) => Promise.race([promise.catch(() => fallback), new Promise<T>((resolve) => setTimeout(() => resolve(fallback), 200))]);
+  const deadline = <T>(promise: Promise<T>, fallback: T) => withTimeout(promise, 200, 'Redis').catch(() => fallback);
   return {
     get: (k) => deadline(keyv.get<string>(key(k)), undefined),
     set: async (k, value, options) => void (await deadline(keyv.set(key(k), value, options?.ttl ? options.ttl * 1000 : undefined), false)),
     delete: (k) => deadline(keyv.delete(key(k)), false),
-    close,
+    // Connected before the gateway serves, so a hash registered through one replica is at once found through another.
+    connect: async () => void (client && (await connectRedis(client))),
+    close: () => closeRedis(client),
   };
 }

@@ -1,6 +1,6 @@
 import type { GraphQLFormattedError, GraphQLSchema, ValueNode } from 'graphql';
 import { isScalarType } from 'graphql';
-import { DateScalar, DateTimeScalar } from '@healthgraph/kit';
+import { DateScalar, DateTimeScalar } from '@healthgraph/platform';
 
 const SCALARS = [DateScalar, DateTimeScalar];
 

@@ -1,46 +1,27 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloGateway } from '@apollo/gateway';
-import type { Logger } from 'pino';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { type AuditLog, createHttpHandler, healthRoute, internalTokenKey, type Listening, type Logger, logger, maskError, metricsRoute, requestLogPlugin, serve } from '@healthgraph/platform';
 import { Agent } from 'undici';
-import {
-  type AuditLog,
-  type Config,
-  createHttpHandler,
-  healthRoute,
-  type InternalTokenKey,
-  internalTokenKey,
-  serve,
-  type Listening,
-  logger,
-  maskError,
-  metrics,
-  metricsRoute,
-  type Principal,
-  signInternalToken,
-} from '@healthgraph/kit';
 import { createTokenVerifier } from './auth.js';
 import { readSupergraph, type SubgraphName } from './compose.js';
-import { costPlugin, type CostStats, readCostRules } from './cost.js';
-import { prePlan } from './pre-plan.js';
+import type { GatewayConfig } from './config.js';
+import { createContextFactory, type GatewayContext } from './context.js';
 import { createApqStore, DEFAULT_MANIFEST_PATH, resolvePersistedQuery, TrustedOperations } from './persisted-queries.js';
-import { fieldAuthorization } from './field-authorization.js';
-import { operationLimitsPlugin, promoteTokenLimit } from './operation-limits.js';
+import { costPlugin, type CostStats, readCostRules } from './plugins/cost.js';
+import { fieldAuthorization } from './plugins/field-authorization.js';
+import { operationLimitsPlugin, promoteTokenLimit } from './plugins/operation-limits.js';
+import { responseHeadersPlugin } from './plugins/response-headers.js';
+import { prePlan } from './pre-plan.js';
 import { installGatewayScalars, promoteScalarErrors } from './scalars.js';
 import { SubgraphDataSource, subgraphFetcher } from './subgraph-data-source.js';
 
-/** Per-request gateway context: who is calling, and the token that tells the subgraphs so. */
-export interface GatewayContext {
-  principal: Principal;
-  requestId: string;
-  subgraphToken: string;
-}
+export type { GatewayContext } from './context.js';
 
 export interface GatewayOptions {
-  config: Config;
+  config: GatewayConfig;
   /** Where each subgraph is served (defaults to config.subgraphUrls). */
   subgraphUrls?: Record<SubgraphName, string>;
   /** The supergraph SDL (defaults to the committed schema/supergraph.graphql). */
@@ -53,44 +34,6 @@ export interface GatewayOptions {
   log?: Logger;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
-
-/**
- * Duration by trusted operation name (anything else is `other`: client text never becomes a label),
- * errors by code, and one log line per request with the same restraint.
- */
-const requestMetrics = (trusted: TrustedOperations, log: Logger): ApolloServerPlugin<GatewayContext> => ({
-  async requestDidStart() {
-    const started = performance.now();
-    return {
-      async willSendResponse({ response, operationName, operation, contextValue }) {
-        const durationMs = performance.now() - started;
-        const name = operationName && trusted.hasName(operationName) ? operationName : 'other';
-        const kind = operation?.operation ?? 'unknown';
-        metrics.requestDuration.observe({ service: 'gateway', operation: name, kind }, durationMs / 1000);
-        const codes = response.body.kind === 'single' ? (response.body.singleResult.errors ?? []).map((e) => String(e.extensions?.code ?? 'UNKNOWN')) : [];
-        for (const code of codes) metrics.errors.inc({ service: 'gateway', code });
-        log.info(
-          { requestId: contextValue?.requestId, operation: name, kind, role: contextValue?.principal?.role, status: response.http.status ?? 200, durationMs: Math.round(durationMs * 10) / 10, errors: codes },
-          'request',
-        );
-      },
-    };
-  },
-});
-
-/** PHI must not be stored by browsers or shared caches (HIPAA 164.312(e)), nor the request id lost. */
-const responseHeaders: ApolloServerPlugin<GatewayContext> = {
-  async requestDidStart() {
-    return {
-      async willSendResponse({ response, contextValue }) {
-        response.http.headers.set('cache-control', 'private, no-store');
-        if (contextValue?.requestId) response.http.headers.set('x-request-id', contextValue.requestId);
-      },
-    };
-  },
-};
-
 export interface Gateway {
   server: ApolloServer<GatewayContext>;
   /** How many trusted operations were planned ahead of their first request (after listen). */
@@ -101,7 +44,7 @@ export interface Gateway {
   listen(port: number, host?: string): Promise<Listening>;
 }
 
-/** Builds the gateway: token verification, subgraph tokens, the committed supergraph, health. */
+/** Builds the gateway: token verification, persisted queries, limits, field rules, cost, the committed supergraph. */
 export function createGateway({
   config,
   subgraphUrls = config.subgraphUrls,
@@ -142,7 +85,7 @@ export function createGateway({
   const trusted = new TrustedOperations(pq.manifestPath ?? DEFAULT_MANIFEST_PATH);
   trusted.watch((error) => log.error({ reason: error.message }, 'persisted query manifest not reloaded'));
   // APQ registration would let any text in: only where the mode accepts any text.
-  const apq = pq.mode === 'off' || pq.mode === 'log_unknown' ? createApqStore(config.cache.redisUrl, config.cache.prefix) : undefined;
+  const apq = pq.mode === 'off' || pq.mode === 'log_unknown' ? createApqStore(config.redis.url, config.redis.prefix) : undefined;
   const server = new ApolloServer<GatewayContext>({
     persistedQueries: apq ? { cache: apq, ttl: 7 * 86_400 } : false,
     gateway,
@@ -152,34 +95,21 @@ export function createGateway({
     hideSchemaDetailsFromClientErrors: !development,
     parseOptions: { maxTokens: config.limits.maxTokens },
     allowBatchedHttpRequests: config.limits.maxBatch > 1,
+    // Signals belong to the process runner, which drains and flushes the audit trail before exiting.
+    stopOnTerminationSignals: false,
     formatError: (formatted, error) => maskError(promoteTokenLimit(promoteScalarErrors(formatted, error))),
-    plugins: [development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
+    plugins: [
+      development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
       operationLimitsPlugin(config.limits),
       authorization.plugin, // strips fields before the price is set, so nobody pays for what they cannot read
       costPlugin(readCostRules(supergraphSdl), config.cost, costStats),
-      responseHeaders,
-      requestMetrics(trusted, log),
+      responseHeadersPlugin(),
+      requestLogPlugin<GatewayContext>({ service: 'gateway', log, message: 'request', operationLabel: (name) => (name && trusted.hasName(name) ? name : 'other') }),
     ],
   });
-
   gateway.onSchemaLoadOrUpdate(({ apiSchema }) => installGatewayScalars(apiSchema));
-  const verify = createTokenVerifier(config.jwt);
-  const tokenKey: InternalTokenKey = internalTokenKey(config.subgraphTokenSecret);
-  const contexts = new WeakMap<IncomingMessage, Promise<GatewayContext>>();
-  /** Once per request: persisted-query resolution and Apollo Server share it. */
-  const context = (req: IncomingMessage): Promise<GatewayContext> => {
-    let built = contexts.get(req);
-    if (!built) {
-      built = (async () => {
-        const offered = req.headers['x-request-id'];
-        const requestId = typeof offered === 'string' && REQUEST_ID.test(offered) ? offered : randomUUID();
-        const principal = await verify(req.headers.authorization);
-        return { principal, requestId, subgraphToken: await signInternalToken(tokenKey, principal, requestId) };
-      })();
-      contexts.set(req, built);
-    }
-    return built;
-  };
+
+  const context = createContextFactory(createTokenVerifier(config.jwt), internalTokenKey(config.subgraphTokenSecret));
   const pqOptions = { mode: pq.mode, trusted, bypassRoles: pq.bypassRoles, bypassClients: pq.bypassClients, logUnknown: logUnknownOperation };
   const prepare = async (body: unknown, req: IncomingMessage) => {
     const { principal } = await context(req);
@@ -213,6 +143,7 @@ export function createGateway({
     costStats,
     prePlanned: () => prePlanned,
     async listen(port, host) {
+      await apq?.connect();
       const listening = await listenOn(port, host);
       return {
         ...listening,

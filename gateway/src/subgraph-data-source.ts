@@ -3,9 +3,9 @@ import { RemoteGraphQLDataSource } from '@apollo/gateway';
 import type { Fetcher, FetcherResponse } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
 import { type Dispatcher, request } from 'undici';
-import { injectTraceContext } from '@healthgraph/kit';
-import { fieldAuthorizationRan } from './field-authorization.js';
-import type { GatewayContext } from './server.js';
+import { injectTraceContext } from '@healthgraph/platform';
+import { fieldAuthorizationRan } from './plugins/field-authorization.js';
+import type { GatewayContext } from './context.js';
 
 type ProcessOptions = Parameters<RemoteGraphQLDataSource<GatewayContext>['process']>[0];
 type SendOptions = Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['willSendRequest']>>[0];

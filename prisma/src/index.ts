@@ -3,4 +3,3 @@ export * from './migrate.js';
 export * from './seed.js';
 export { Prisma, PrismaClient } from './generated/prisma/client.js';
 export type * from './generated/prisma/client.js';
-export * from './schedule-fixture.js';

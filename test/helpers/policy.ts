@@ -1,6 +1,8 @@
 import type { PrismaClient } from '@healthgraph/db';
-import { readFieldRules, readSupergraph } from '@healthgraph/gateway';
-import { accessFor, type ClinicalKind, clinicalRowVisible, type Label, type Principal, PURPOSES, ROLES, satisfies, scopesFor } from '@healthgraph/kit';
+import { readSupergraph } from '@healthgraph/gateway/compose';
+import { readFieldRules } from '@healthgraph/gateway/plugins/field-authorization';
+import { type Principal, PURPOSES, ROLES, satisfies, scopesFor } from '@healthgraph/platform';
+import { accessFor, type ClinicalKind, clinicalRowVisible, type Label } from '@healthgraph/kit';
 import { SEEDED } from '@healthgraph/db';
 
 /** The field rules as the SDL declares them. */

@@ -1,5 +1,6 @@
-import { type Config, loadConfig, type Purpose, type Role } from '@healthgraph/kit';
-import { mintDevToken, type Stack, startStack } from '@healthgraph/gateway';
+import { type Purpose, type Role } from '@healthgraph/platform';
+import { type StackConfig as Config, loadStackConfig as loadConfig } from '@healthgraph/stack';
+import { mintDevToken, type Stack, startStack } from '@healthgraph/stack';
 import type { SeedOptions } from '@healthgraph/db';
 import type { Logger } from 'pino';
 import { createTestDatabase } from './database.js';
@@ -35,7 +36,7 @@ export async function startTestStack({ seed, batching, cache, log }: { seed?: Se
   const config = testConfig();
   const db = await createTestDatabase(seed);
   // Each stack its own key space: test files run side by side on different databases.
-  const stack = await startStack({ config, db, seedPatients: 0, ephemeralPorts: true, batching, log, cache: { ...config.cache, prefix: `${config.cache.prefix}-${++stacks}`, ...cache } });
+  const stack = await startStack({ config, db, seedPatients: 0, ephemeralPorts: true, batching, log, cache: { ...config.cache, ...cache }, redis: { ...config.redis, prefix: `${config.redis.prefix}-${++stacks}` } });
   const token = (caller: Caller) => mintDevToken(config.jwt, caller);
   return {
     ...stack,

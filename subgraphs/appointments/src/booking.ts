@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Appointment, Prisma } from '@healthgraph/db';
-import { badUserInput, forbidden, idempotencyKeyReused, notFound, type Role, type ScopedData, slotUnavailable } from '@healthgraph/kit';
+import { badUserInput, forbidden, idempotencyKeyReused, notFound, type Role, slotUnavailable } from '@healthgraph/platform';
+import { type ScopedData } from '@healthgraph/kit';
 import { findSlot } from './slots.js';
 
 /** Who may book or cancel, for the patients they can see (self, care team, any for SCHEDULER). */

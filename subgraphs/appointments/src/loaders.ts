@@ -1,5 +1,6 @@
 import { type Appointment, Prisma } from '@healthgraph/db';
-import { byKey, createLoader, groupBy, patientScopeSql, readThrough, type ScopedData, scopesFor, visiblePatientsWhere } from '@healthgraph/kit';
+import { scopesFor } from '@healthgraph/platform';
+import { byKey, createLoader, groupBy, patientScopeSql, readThrough, type ScopedData, visiblePatientsWhere } from '@healthgraph/kit';
 import { expandSlots, type Slot } from './slots.js';
 
 export type Loaders = ReturnType<typeof createLoaders>;

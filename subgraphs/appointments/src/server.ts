@@ -1,13 +1,11 @@
-import { createSubgraph, DateScalar, DateTimeScalar, type SubgraphContext, type SubgraphDeps } from '@healthgraph/kit';
+import { DateScalar, DateTimeScalar } from '@healthgraph/platform';
+import { createSubgraph, type SubgraphDeps } from '@healthgraph/kit';
 import { createLoaders, type Loaders } from './loaders.js';
 import { Appointment } from './resolvers/Appointment.js';
 import { Mutation } from './resolvers/Mutation.js';
 import { Patient } from './resolvers/Patient.js';
 import { Provider, SlotType } from './resolvers/Provider.js';
 import { Query } from './resolvers/Query.js';
-
-export type Context = SubgraphContext<Loaders>;
-
 
 /** The appointments subgraph: appointments, schedules, free slots and booking. */
 export function createAppointmentsSubgraph(deps: SubgraphDeps) {

@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import { Prisma as SqlTag, type Prisma, type PrismaClient } from '@healthgraph/db';
 import { readThrough, type ScopedCache } from './cache.js';
-import type { Principal, Role } from './principal.js';
+import type { Principal, Role } from '@healthgraph/platform';
 
 /** How far a caller's reach extends over patients. */
 export type Reach = 'self' | 'careTeam' | 'all' | 'none';

@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import type { AuditLog, AuditRecord } from './audit.js';
-import type { SubgraphContext } from './subgraph.js';
+import type { AuditLog, AuditRecord } from '@healthgraph/platform';
+import type { SubgraphContext } from './context.js';
 
 /** Types whose fields are PHI, and how to tell whose: declared once, for every subgraph. */
 export const PHI_TYPES: Record<string, { resourceType: string; patientIdOf: (source: Record<string, unknown>) => unknown }> = {

@@ -1,10 +1,10 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { createClient, type RedisClientType } from '@keyv/redis';
-import KeyvRedis from '@keyv/redis';
+import KeyvRedis, { type RedisClientType } from '@keyv/redis';
+import { closeRedis, connectRedis, createRedisClient, type PlatformConfig, withTimeout } from '@healthgraph/platform';
 import { createKeyv } from 'cacheable';
 import { Keyv } from 'keyv';
-import type { Config } from './config.js';
-import { metrics } from './metrics.js';
+import type { SubgraphConfig } from './config.js';
+import { kitMetrics as metrics } from './metrics.js';
 
 /** Data classes, each with its own TTL and hit/miss counters. */
 export const DATA_CLASSES = ['patient', 'relationship', 'clinical', 'appointments', 'provider'] as const;
@@ -43,16 +43,6 @@ const encode = (value: unknown) => JSON.stringify(value, function (this: Record<
 });
 const decode = (text: string) => JSON.parse(text, (_, v) => (v && typeof v === 'object' && typeof v.$d === 'string' && Object.keys(v).length === 1 ? new Date(v.$d) : v));
 
-function timeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('cache timeout')), ms);
-    promise.then(
-      (value) => (clearTimeout(timer), resolve(value)),
-      (error: unknown) => (clearTimeout(timer), reject(error)),
-    );
-  });
-}
-
 /**
  * Two-level, role-scoped read cache. L1 is an LRU in each process; L2 is Redis, shared by every
  * replica, holding only shareable views, encrypted with AES-256-GCM.
@@ -81,10 +71,7 @@ export class ScopedCache {
     this.redisTimeoutMs = options.redisTimeoutMs ?? 100;
     this.l1 = createKeyv({ lruSize: options.lruSize ?? 50_000, checkInterval: 60_000 });
     if (options.redisUrl) {
-      // Without an offline queue a command fails at once while Redis is away instead of waiting for it.
-      const reconnectStrategy = (retries: number) => Math.min(100 * 2 ** retries, 2_000);
-      this.redis = createClient({ url: options.redisUrl, disableOfflineQueue: true, socket: { connectTimeout: 1_000, reconnectStrategy } }) as RedisClientType;
-      this.redis.on('error', () => {});
+      this.redis = createRedisClient(options.redisUrl);
       this.l2 = new Keyv({ store: new KeyvRedis(this.redis, { throwOnConnectError: false, throwOnErrors: false }), useKeyPrefix: false, namespace: undefined });
       this.l2.on('error', () => {});
       this.subscriber = this.redis.duplicate() as RedisClientType;
@@ -100,7 +87,7 @@ export class ScopedCache {
   /** Connects to Redis if configured; resolves even when Redis is down (the cache then runs on the database). */
   async connect(): Promise<void> {
     if (!this.redis || !this.subscriber) return;
-    await Promise.allSettled([timeout(this.redis.connect(), 1_500), timeout(this.subscriber.connect(), 1_500)]);
+    await Promise.all([connectRedis(this.redis), connectRedis(this.subscriber)]);
   }
 
   private async subscribe(): Promise<void> {
@@ -144,7 +131,7 @@ export class ScopedCache {
     const unknown = [...new Set(tags.filter((tag) => !this.generations.has(tag)))];
     if (unknown.length > 0 && this.redisReady) {
       try {
-        const values = await timeout(this.redis!.mGet(unknown.map((tag) => `${this.prefix}:gen:${tag}`)), this.redisTimeoutMs);
+        const values = await withTimeout(this.redis!.mGet(unknown.map((tag) => `${this.prefix}:gen:${tag}`)), this.redisTimeoutMs, 'Redis');
         unknown.forEach((tag, i) => this.generations.set(tag, Number(values[i] ?? 0)));
       } catch {
         // Unknown generations: treat these keys as uncacheable for now (see get/set below).
@@ -201,7 +188,7 @@ export class ScopedCache {
     });
     if (remote.length > 0 && this.l2 && this.redisReady) {
       try {
-        const values = await timeout(this.l2.getMany<string>(remote.map(([key]) => key)), this.redisTimeoutMs);
+        const values = await withTimeout(this.l2.getMany<string>(remote.map(([key]) => key)), this.redisTimeoutMs, 'Redis');
         await Promise.all(
           remote.map(async ([key, i], j) => {
             if (typeof values[j] !== 'string') return;
@@ -231,7 +218,7 @@ export class ScopedCache {
     await this.l1.setMany(writes.map(([key, entry]) => ({ key, value: encode(entry.value), ttl })));
     const shared = writes.filter(([, entry]) => entry.shareable);
     if (shared.length > 0 && this.l2 && this.redisReady) {
-      await timeout(this.l2.setMany(shared.map(([key, entry]) => ({ key, value: this.encrypt(entry.value), ttl }))), this.redisTimeoutMs).catch(() => {});
+      await withTimeout(this.l2.setMany(shared.map(([key, entry]) => ({ key, value: this.encrypt(entry.value), ttl }))), this.redisTimeoutMs, 'Redis').catch(() => {});
     }
   }
 
@@ -243,9 +230,9 @@ export class ScopedCache {
     const updates: Record<string, number> = {};
     if (this.redis) {
       try {
-        const generations = await timeout(Promise.all(tags.map((tag) => this.redis!.incr(`${this.prefix}:gen:${tag}`))), 1_000);
+        const generations = await withTimeout(Promise.all(tags.map((tag) => this.redis!.incr(`${this.prefix}:gen:${tag}`))), 1_000, 'Redis');
         tags.forEach((tag, i) => (updates[tag] = generations[i]!));
-        await timeout(this.redis.publish(`${this.prefix}:${INVALIDATION_CHANNEL}`, JSON.stringify(updates)), 1_000);
+        await withTimeout(this.redis.publish(`${this.prefix}:${INVALIDATION_CHANNEL}`, JSON.stringify(updates)), 1_000, 'Redis');
       } catch {
         // Redis away: other replicas are not subscribed either and have flushed their L1s.
       }
@@ -257,18 +244,14 @@ export class ScopedCache {
 
   /** Closes the Redis connections: politely when Redis answers, at once when it does not. */
   async close(): Promise<void> {
-    const shut = async (client: RedisClientType | undefined) => {
-      if (!client?.isOpen) return;
-      await timeout(client.close(), 500).catch(() => client.destroy());
-    };
-    await Promise.all([shut(this.subscriber), shut(this.redis)]);
+    await Promise.all([closeRedis(this.subscriber), closeRedis(this.redis)]);
   }
 }
 
 /** The cache a configuration asks for, connected (or running on the database alone if Redis is down); undefined when off. */
-export async function openCache(config: Config['cache']): Promise<ScopedCache | undefined> {
+export async function openCache({ cache: config, redis }: Pick<SubgraphConfig, 'cache'> & Pick<PlatformConfig, 'redis'>): Promise<ScopedCache | undefined> {
   if (!config.enabled) return undefined;
-  const cache = new ScopedCache({ redisUrl: config.redisUrl, prefix: config.prefix, encryptionKey: cacheKeyFrom(config.encryptionKey), ttlSeconds: config.ttlSeconds });
+  const cache = new ScopedCache({ redisUrl: redis.url, prefix: redis.prefix, encryptionKey: cacheKeyFrom(config.encryptionKey), ttlSeconds: config.ttlSeconds });
   await cache.connect();
   return cache;
 }

@@ -1,35 +1,27 @@
+import { ConfigError } from '@healthgraph/platform';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.js';
+import { loadSubgraphConfig } from './config.js';
 
 const production = {
   NODE_ENV: 'production',
-  JWT_JWKS_URL: 'https://idp.example.org/.well-known/jwks.json',
   SUBGRAPH_TOKEN_SECRET: 'a-real-secret-of-at-least-thirty-two-characters',
-  DATABASE_URL: 'postgresql://gateway@db.internal/clinical',
+  DATABASE_URL: 'postgresql://subgraph@db.internal/clinical',
 };
 
-describe('configuration', () => {
+describe('a subgraph configuration', () => {
   it('has safe development defaults', () => {
-    const config = loadConfig({});
-    expect(config.env).toBe('development');
-    expect(config.host).toBe('127.0.0.1');
-    expect(config.ports.gateway).toBe(4000);
+    const config = loadSubgraphConfig({});
     expect(config.batching).toBe(true);
+    expect(config.cache.enabled).toBe(true);
   });
-  it('accepts a complete production configuration', () => {
-    expect(loadConfig(production).env).toBe('production');
+  it('reads nothing of the gateway: budgets, limits and persisted-query settings are not its business', () => {
+    expect(loadSubgraphConfig({ PQ_MODE: 'nonsense', COST_BUDGET_PATIENT: 'x' })).not.toHaveProperty('persistedQueries');
   });
   it.each([
-    ['without a JWKS URL', { JWT_JWKS_URL: '' }],
-    ['with a shared client secret', { JWT_SECRET: 'x' }],
-    ['with the development subgraph secret', { SUBGRAPH_TOKEN_SECRET: '' }],
-    ['with a short subgraph secret', { SUBGRAPH_TOKEN_SECRET: 'short' }],
-    ['on the embedded database', { DATABASE_URL: '' }],
     ['with batching off', { DATALOADER: 'off' }],
+    ['with the cache off', { CACHE: 'off' }],
+    ['with Redis and the development cache key', { REDIS_URL: 'redis://cache.internal:6379' }],
   ])('refuses production %s', (_, override) => {
-    expect(() => loadConfig({ ...production, ...override })).toThrow(ConfigError);
-  });
-  it('refuses a bad port', () => {
-    expect(() => loadConfig({ GATEWAY_PORT: 'http' })).toThrow(/GATEWAY_PORT/);
+    expect(() => loadSubgraphConfig({ ...production, ...override })).toThrow(ConfigError);
   });
 });

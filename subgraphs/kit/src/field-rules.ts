@@ -1,6 +1,6 @@
 import { defaultFieldResolver, GraphQLError, type GraphQLSchema, isObjectType, Kind } from 'graphql';
-import type { Principal } from './principal.js';
-import { satisfies, scopesFor } from './scopes.js';
+import type { Principal } from '@healthgraph/platform';
+import { satisfies, scopesFor } from '@healthgraph/platform';
 
 /**
  * Enforces the subgraph's own @requiresScopes on its resolvers. The gateway already removes such

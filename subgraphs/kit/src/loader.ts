@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import { metrics } from './metrics.js';
+import { kitMetrics as metrics } from './metrics.js';
 
 /**
  * One loader per access path. With batching off (the naive benchmark baseline) every load runs

@@ -1,4 +1,4 @@
-import { badUserInput } from './errors.js';
+import { badUserInput } from '@healthgraph/platform';
 
 /** Largest page any list field returns; `first` above it is refused rather than silently cut. */
 export const MAX_PAGE_SIZE = 100;

@@ -1,4 +1,5 @@
-import { createLoader, groupBy, readThrough, type ScopedData, scopesFor } from '@healthgraph/kit';
+import { scopesFor } from '@healthgraph/platform';
+import { createLoader, groupBy, readThrough, type ScopedData } from '@healthgraph/kit';
 import type { Patient } from '@healthgraph/db';
 
 export type Loaders = ReturnType<typeof createLoaders>;

@@ -1,11 +1,9 @@
-import { createSubgraph, DateScalar, DateTimeScalar, type SubgraphContext, type SubgraphDeps } from '@healthgraph/kit';
+import { DateScalar, DateTimeScalar } from '@healthgraph/platform';
+import { createSubgraph, type SubgraphDeps } from '@healthgraph/kit';
 import { createLoaders, type Loaders } from './loaders.js';
 import { AuditEvent, AuditQuery } from './resolvers/AuditEvent.js';
 import { Patient } from './resolvers/Patient.js';
 import { Query } from './resolvers/Query.js';
-
-export type Context = SubgraphContext<Loaders>;
-
 
 /** The patients subgraph: demographics, contact data, care teams and patient search. */
 export function createPatientsSubgraph(deps: SubgraphDeps) {

@@ -1,10 +1,7 @@
-import { createSubgraph, type SubgraphContext, type SubgraphDeps } from '@healthgraph/kit';
+import { createSubgraph, type SubgraphDeps } from '@healthgraph/kit';
 import { createLoaders, type Loaders } from './loaders.js';
 import { Provider } from './resolvers/Provider.js';
 import { Query } from './resolvers/Query.js';
-
-export type Context = SubgraphContext<Loaders>;
-
 
 /** The providers subgraph: the provider directory (NPI, specialty, department). */
 export function createProvidersSubgraph(deps: SubgraphDeps) {

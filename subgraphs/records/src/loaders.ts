@@ -1,5 +1,6 @@
 import { type Allergy, type ClinicalNote, type Condition, type Medication, type Observation, Prisma } from '@healthgraph/db';
-import { type ClinicalKind, clinicalRowVisible, createLoader, forbidden, groupBy, type Label, notFound, readThrough, type ScopedData } from '@healthgraph/kit';
+import { forbidden, notFound } from '@healthgraph/platform';
+import { type ClinicalKind, clinicalRowVisible, createLoader, groupBy, type Label, readThrough, type ScopedData } from '@healthgraph/kit';
 
 export type Loaders = ReturnType<typeof createLoaders>;
 

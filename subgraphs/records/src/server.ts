@@ -1,10 +1,8 @@
-import { createSubgraph, DateScalar, DateTimeScalar, type SubgraphContext, type SubgraphDeps } from '@healthgraph/kit';
+import { DateScalar, DateTimeScalar } from '@healthgraph/platform';
+import { createSubgraph, type SubgraphDeps } from '@healthgraph/kit';
 import { createLoaders, type Loaders } from './loaders.js';
 import { Patient } from './resolvers/Patient.js';
 import { Allergy, ClinicalNote, Condition, Medication, Observation } from './resolvers/records.js';
-
-export type Context = SubgraphContext<Loaders>;
-
 
 /** The records subgraph: allergies, medications, conditions, vitals and notes on Patient. */
 export function createRecordsSubgraph(deps: SubgraphDeps) {

@@ -1,5 +1,5 @@
 import type { Appointment as AppointmentRow } from '@healthgraph/db';
-import type { Context } from '../server.js';
+import type { Context } from '../context.js';
 
 export const Appointment = {
   __resolveReference: (ref: { id: string }, { loaders }: Context) => loaders.appointmentById.load(ref.id),

@@ -1,5 +1,5 @@
 import { bookAppointment, type BookAppointmentInput, cancelAppointment } from '../booking.js';
-import type { Context } from '../server.js';
+import type { Context } from '../context.js';
 
 export const Mutation = {
   bookAppointment: (_: unknown, { input }: { input: BookAppointmentInput }, { data }: Context) => bookAppointment(data, input),

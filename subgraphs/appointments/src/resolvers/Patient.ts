@@ -1,6 +1,7 @@
 import type { Appointment } from '@healthgraph/db';
-import { badUserInput, decodeCursor, pageSize, toConnection } from '@healthgraph/kit';
-import type { Context } from '../server.js';
+import { badUserInput } from '@healthgraph/platform';
+import { decodeCursor, pageSize, toConnection } from '@healthgraph/kit';
+import type { Context } from '../context.js';
 
 /** Without bounds, a page spans all time. */
 const BEGINNING = new Date('1900-01-01T00:00:00Z');

@@ -1,6 +1,6 @@
-import { badUserInput } from '@healthgraph/kit';
+import { badUserInput } from '@healthgraph/platform';
 import { MAX_SLOT_WINDOW_DAYS, type Slot } from '../slots.js';
-import type { Context } from '../server.js';
+import type { Context } from '../context.js';
 
 export const Provider = {
   schedule: ({ id }: { id: string }, { date }: { date: Date }, { loaders }: Context) => loaders.scheduleByProvider.load({ providerId: id, day: date }),

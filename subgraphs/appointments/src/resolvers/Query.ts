@@ -1,5 +1,5 @@
-import { notFound } from '@healthgraph/kit';
-import type { Context } from '../server.js';
+import { notFound } from '@healthgraph/platform';
+import type { Context } from '../context.js';
 
 export const Query = {
   appointment: async (_: unknown, { id }: { id: string }, { loaders }: Context) => {

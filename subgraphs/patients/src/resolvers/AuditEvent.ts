@@ -1,6 +1,7 @@
 import type { AuditEvent as AuditRow, Prisma } from '@healthgraph/db';
-import { badUserInput, decodeCursor, forbidden, pageSize, toConnection } from '@healthgraph/kit';
-import type { Context } from '../server.js';
+import { badUserInput, forbidden } from '@healthgraph/platform';
+import { decodeCursor, pageSize, toConnection } from '@healthgraph/kit';
+import type { Context } from '../context.js';
 
 interface Page {
   first?: number | null;

@@ -1,5 +1,5 @@
 import type { Patient as PatientColumns } from '@healthgraph/db';
-import type { Context } from '../server.js';
+import type { Context } from '../context.js';
 
 /** A cached patient view: the id and the columns the caller's scopes disclose. */
 type PatientRow = Partial<PatientColumns> & { id: string };

@@ -1,6 +1,7 @@
 import type { Prisma } from '@healthgraph/db';
-import { afterNameCursor, badUserInput, forbidden, nameCursorOf, notFound, pageSize, toConnection, visiblePatientsWhere } from '@healthgraph/kit';
-import type { Context } from '../server.js';
+import { badUserInput, forbidden, notFound } from '@healthgraph/platform';
+import { afterNameCursor, nameCursorOf, pageSize, toConnection, visiblePatientsWhere } from '@healthgraph/kit';
+import type { Context } from '../context.js';
 
 interface Page {
   first?: number | null;

@@ -1,5 +1,5 @@
 import type { Provider as ProviderRow } from '@healthgraph/db';
-import type { Context } from '../server.js';
+import type { Context } from '../context.js';
 
 export const Provider = {
   __resolveReference: (ref: { id: string }, { loaders }: Context) => loaders.providerById.load(ref.id),

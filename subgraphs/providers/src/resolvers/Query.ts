@@ -1,6 +1,7 @@
 import type { Prisma } from '@healthgraph/db';
-import { afterNameCursor, badUserInput, nameCursorOf, notFound, pageSize, toConnection } from '@healthgraph/kit';
-import type { Context } from '../server.js';
+import { badUserInput, notFound } from '@healthgraph/platform';
+import { afterNameCursor, nameCursorOf, pageSize, toConnection } from '@healthgraph/kit';
+import type { Context } from '../context.js';
 
 interface SearchArgs {
   name?: string | null;

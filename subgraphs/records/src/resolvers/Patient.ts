@@ -1,6 +1,7 @@
 import type { ClinicalNote } from '@healthgraph/db';
-import { badUserInput, decodeCursor, pageSize, toConnection } from '@healthgraph/kit';
-import type { Context } from '../server.js';
+import { badUserInput } from '@healthgraph/platform';
+import { decodeCursor, pageSize, toConnection } from '@healthgraph/kit';
+import type { Context } from '../context.js';
 
 type Ref = { id: string };
 

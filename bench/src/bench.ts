@@ -1,0 +1,381 @@
+/**
+ * `npm run bench`: this gateway side by side with Hive Gateway, with the naive stack, and with a
+ * subgraph called directly, on the same data and the same subgraphs, in one run. Then the N+1
+ * scaling of a clinician's schedule, naive versus DataLoader. It measures and reports; it asserts
+ * nothing. See README, Benchmarks.
+ *
+ * Processes: this one holds the database (PGlite must stay in one process), both subgraph sets
+ * and the JWKS endpoint; each gateway runs in its own process, started from its production entry
+ * point; load comes from a separate autocannon process per run.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { applyMigrations, isEmpty, openDatabase, seedDatabase } from '@healthgraph/db';
+import { SCHEDULE_PROBE, writeScheduleFixture } from './schedule-fixture.js';
+import { AuditLog, createLogger, DEFAULT_PURPOSE, type Role } from '@healthgraph/platform';
+import { loadStackConfig as loadConfig, mintDevToken, startStack, startSubgraphs, type SubgraphSet } from '@healthgraph/stack';
+import { DEFAULT_MANIFEST_PATH, TrustedOperations } from '@healthgraph/gateway/persisted-queries';
+import type { LoadResult } from './load.js';
+import { renderChart, renderMarkdown, type BenchReport, type NPlusOneRow, type VariantReport, summarise } from './report.js';
+import { type Caller, type WorkloadSpec } from './workload.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const { values: flags } = parseArgs({
+  options: {
+    patients: { type: 'string', default: '2000' },
+    connections: { type: 'string', default: '32' },
+    'lookup-connections': { type: 'string', default: '10' },
+    seconds: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '5' },
+    'n1-repeats': { type: 'string', default: '20' },
+    variants: { type: 'string', default: 'gateway,hive,naive,subgraph' },
+    /** Write a V8 CPU profile of each of this gateway's processes into this folder. */
+    profile: { type: 'string' },
+    out: { type: 'string', default: join(ROOT, 'bench/results') },
+  },
+});
+const seconds = Number(flags.seconds);
+const rounds = Number(flags.rounds);
+const log = (line: string) => process.stderr.write(`${line}\n`);
+// Four subgraph sets and two stacks share this process, each with its own signal listeners.
+process.setMaxListeners(32);
+
+// ---- Data: one database for everything, seeded once, plus the schedule fixture for N+1.
+const config = loadConfig({ ...process.env, NODE_ENV: 'test' });
+const db = await openDatabase({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : 'memory://' });
+await applyMigrations(db.adapterFactory);
+if (await isEmpty(db.prisma)) {
+  log(`seeding ${flags.patients} patients...`);
+  await seedDatabase(db.prisma, { patients: Number(flags.patients) });
+}
+const N1_PROVIDER = 'prv-bench-n1';
+const N1_DAYS = { '2027-03-01': 1, '2027-03-02': 10, '2027-03-03': 100, '2027-03-04': 500 } as const;
+await writeScheduleFixture(db.prisma, { providerId: N1_PROVIDER, idPrefix: 'bn1', days: N1_DAYS });
+
+let statements = 0;
+db.onQuery((sql) => {
+  if (!sql.includes('"AuditEvent"')) statements++;
+});
+
+// ---- Subgraphs: the production set (DataLoader and cache on) and the naive set (both off).
+const subgraphTokenSecret = randomBytes(32).toString('hex');
+const hostConfig = { ...config, subgraphTokenSecret };
+const scratch = mkdtempSync(join(tmpdir(), 'healthgraph-bench-'));
+const audit = new AuditLog(db.prisma, { spillPath: join(scratch, 'audit-spill.jsonl') });
+const quiet = createLogger(process.env.LOG_LEVEL ?? 'warn');
+const cachePrefix = `bench-${process.pid}`;
+const production = await startSubgraphs({ config: hostConfig, db, ephemeralPorts: true, batching: true, cache: { ...config.cache, enabled: true }, redis: { ...config.redis, prefix: cachePrefix }, audit, log: quiet });
+const naive = await startSubgraphs({ config: hostConfig, db, ephemeralPorts: true, batching: false, cache: { ...config.cache, enabled: false }, audit, log: quiet });
+
+// ---- Identity provider: an ES256 key behind a JWKS endpoint, as production verifies.
+const { publicKey, privateKey } = await generateKeyPair('ES256');
+const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256', use: 'sig' }] });
+const idp: Server = createServer((_, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(jwks));
+await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
+const jwksUrl = `http://127.0.0.1:${(idp.address() as AddressInfo).port}/jwks.json`;
+const ISSUER = 'https://idp.bench.local';
+const AUDIENCE = 'healthgraph';
+const clientToken = (role: Role, sub: string) =>
+  new SignJWT({ role, purpose: DEFAULT_PURPOSE[role] }).setProtectedHeader({ alg: 'ES256', kid: 'bench' }).setSubject(sub).setIssuer(ISSUER).setAudience(AUDIENCE).setIssuedAt().setExpirationTime('3h').sign(privateKey);
+
+// ---- Callers: the 20 clinicians with the largest care teams, front-desk staff, 100 patients.
+const seededPatients = (await db.prisma.patient.findMany({ where: { NOT: { id: { startsWith: 'pat-bn1' } } }, select: { id: true }, orderBy: { id: 'asc' } })).map((p) => p.id);
+const teams = await db.prisma.careTeamMember.groupBy({ by: ['providerId'], where: { periodEnd: null, NOT: { providerId: N1_PROVIDER } }, _count: { patientId: true }, orderBy: { _count: { patientId: 'desc' } }, take: 20 });
+const callers: Caller[] = [];
+for (const { providerId } of teams) {
+  const patients = (await db.prisma.careTeamMember.findMany({ where: { providerId, periodEnd: null }, select: { patientId: true } })).map((m) => m.patientId);
+  callers.push({ role: 'CLINICIAN', sub: providerId, purpose: DEFAULT_PURPOSE.CLINICIAN, token: await clientToken('CLINICIAN', providerId), patients });
+}
+for (let i = 1; i <= 5; i++) {
+  const sub = `stf-desk-${i}`;
+  callers.push({ role: 'SCHEDULER', sub, purpose: DEFAULT_PURPOSE.SCHEDULER, token: await clientToken('SCHEDULER', sub), patients: seededPatients });
+}
+for (const id of seededPatients.filter((_, i) => i % Math.max(1, Math.floor(seededPatients.length / 100)) === 0).slice(0, 100)) {
+  callers.push({ role: 'PATIENT', sub: id, purpose: DEFAULT_PURPOSE.PATIENT, token: await clientToken('PATIENT', id), patients: [id] });
+}
+const providers = (await db.prisma.provider.findMany({ where: { acceptingNewPatients: true, NOT: { id: N1_PROVIDER } }, select: { id: true } })).map((p) => p.id);
+const specialties = (await db.prisma.provider.findMany({ distinct: ['specialty'], select: { specialty: true } })).map((p) => p.specialty);
+const operations = Object.fromEntries([...new TrustedOperations(DEFAULT_MANIFEST_PATH).operations].map((o) => [o.name, { id: o.id, body: o.body }]));
+const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+
+// ---- Gateways, each in its own process; none outlives this one, however it ends.
+const children: ChildProcess[] = [];
+process.on('exit', () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+});
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** GET url answers 2xx. */
+async function answers(url: string): Promise<boolean> {
+  try {
+    return (await fetch(url)).ok;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts a process with its output going to a file (a pipe to this busy process would fill up and
+ * block the child's synchronous log writes, skewing its latency), and waits until `readyUrl` answers.
+ */
+async function startProcess(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, readyUrl: string): Promise<ChildProcess> {
+  const logPath = join(scratch, `${name}.log`);
+  const output = openSync(logPath, 'a');
+  const child = spawn(command, args, { env, stdio: ['ignore', output, output], cwd: ROOT });
+  closeSync(output);
+  children.push(child);
+  const deadline = Date.now() + 60_000;
+  while (!(await answers(readyUrl))) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${name} did not start:\n${readFileSync(logPath, 'utf8').slice(-4000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return child;
+}
+
+async function startOurGateway(name: string, subgraphs: SubgraphSet): Promise<{ url: string; pid: number }> {
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOST: '127.0.0.1',
+    GATEWAY_PORT: String(port),
+    PATIENTS_URL: subgraphs.subgraphUrls.patients,
+    PROVIDERS_URL: subgraphs.subgraphUrls.providers,
+    APPOINTMENTS_URL: subgraphs.subgraphUrls.appointments,
+    RECORDS_URL: subgraphs.subgraphUrls.records,
+    JWT_JWKS_URL: jwksUrl,
+    JWT_ISSUER: ISSUER,
+    JWT_AUDIENCE: AUDIENCE,
+    SUBGRAPH_TOKEN_SECRET: subgraphTokenSecret,
+    PQ_MODE: 'safelist',
+    COST_MODE: 'enforce',
+    AUDIT_SPILL_DIR: scratch,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+  };
+  if (config.databaseUrl) Object.assign(env, { NODE_ENV: 'production', DATABASE_URL: config.databaseUrl });
+  else {
+    // Production needs PostgreSQL; on the embedded database the gateway gets the production settings
+    // one by one, and its own scratch database for the refusals it audits itself.
+    const dir = mkdtempSync(join(scratch, 'gateway-db-'));
+    const own = await openDatabase({ dataDir: dir });
+    await applyMigrations(own.adapterFactory);
+    await own.close();
+    env.PGLITE_DATA_DIR = dir;
+  }
+  if (config.redis.url) Object.assign(env, { REDIS_URL: config.redis.url, CACHE_ENCRYPTION_KEY: randomBytes(32).toString('hex'), CACHE_PREFIX: `${cachePrefix}-gw-${port}` });
+  const profile = flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${flags.profile}`] : [];
+  const child = await startProcess(name, process.execPath, [...profile, join(ROOT, 'gateway/dist/index.js')], env, `http://127.0.0.1:${port}/health`);
+  return { url: `http://127.0.0.1:${port}/graphql`, pid: child.pid! };
+}
+
+async function startHive(subgraphs: SubgraphSet): Promise<{ url: string; pid: number }> {
+  const port = await freePort();
+  let supergraph = readFileSync(join(ROOT, 'schema/supergraph.graphql'), 'utf8');
+  for (const [name, url] of Object.entries(subgraphs.subgraphUrls)) supergraph = supergraph.replace(new RegExp(`(@join__graph\\(name: "${name}", url: ")[^"]+`), `$1${url}`);
+  const supergraphPath = join(scratch, 'supergraph.graphql');
+  writeFileSync(supergraphPath, supergraph);
+  const env = { PATH: process.env.PATH, NODE_ENV: 'production', PQ_MANIFEST: DEFAULT_MANIFEST_PATH };
+  const args = ['supergraph', supergraphPath, '--host', '127.0.0.1', '--port', String(port), '--config-path', join(ROOT, 'bench/hive-gateway.config.mjs')];
+  const child = await startProcess('hive', join(ROOT, 'node_modules/.bin/hive-gateway'), args, env, `http://127.0.0.1:${port}/readiness`);
+  return { url: `http://127.0.0.1:${port}/graphql`, pid: child.pid! };
+}
+
+const chosen = new Set(flags.variants.split(','));
+log('starting gateways...');
+const ours = await startOurGateway('gateway', production);
+const naiveGateway = chosen.has('naive') ? await startOurGateway('naive-gateway', naive) : { url: '', pid: undefined };
+const hive = chosen.has('hive') ? await startHive(production) : { url: '', pid: undefined };
+
+interface Variant {
+  name: string;
+  label: string;
+  target: WorkloadSpec['target'];
+  url: string;
+  pid: number | undefined;
+  cache: SubgraphSet['cache'];
+}
+const ALL_VARIANTS: Variant[] = [
+  { name: 'gateway', label: 'this gateway (production)', target: 'gateway', url: ours.url, pid: ours.pid, cache: production.cache },
+  { name: 'hive', label: 'Hive Gateway 2.15.1', target: 'hive', url: hive.url, pid: hive.pid, cache: production.cache },
+  { name: 'naive', label: 'naive (DataLoader and cache off)', target: 'gateway', url: naiveGateway.url, pid: naiveGateway.pid, cache: undefined },
+  { name: 'subgraph', label: 'patients subgraph, direct', target: 'subgraph', url: production.subgraphUrls.patients, pid: undefined, cache: production.cache },
+];
+const VARIANTS = ALL_VARIANTS.filter((v) => v.name === 'gateway' || chosen.has(v.name));
+
+/** One autocannon run in its own process; counts SQL statements and cache lookups around it. */
+async function run(variant: Variant, mix: WorkloadSpec['mix'], connections: number, durationSeconds: number) {
+  const spec: WorkloadSpec = {
+    target: variant.target,
+    url: variant.url,
+    mix,
+    connections,
+    durationSeconds,
+    callers,
+    providers,
+    specialties,
+    operations,
+    bookingFrom: tomorrow,
+    bookingDays: 28,
+    subgraphTokenSecret: variant.target === 'gateway' ? undefined : subgraphTokenSecret,
+  };
+  const specPath = join(scratch, `spec-${variant.name}-${mix}.json`);
+  writeFileSync(specPath, JSON.stringify(spec));
+  const cacheBefore = cacheTotals(variant.cache);
+  const statementsBefore = statements;
+  const cpuBefore = { gateway: cpuMs(variant.pid), subgraphs: cpuMs(process.pid) };
+  const child = spawn(process.execPath, [join(ROOT, 'bench/dist/load.js'), specPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  if (code !== 0) throw new Error(`load generator exited with ${code}`);
+  const cacheAfter = cacheTotals(variant.cache);
+  return {
+    load: JSON.parse(stdout) as LoadResult,
+    statements: statements - statementsBefore,
+    cacheHits: cacheAfter.hits - cacheBefore.hits,
+    cacheMisses: cacheAfter.misses - cacheBefore.misses,
+    cacheByClass: Object.fromEntries(
+      Object.entries(cacheAfter.byClass).map(([dataClass, { hits, misses }]) => [dataClass, { hits: hits - cacheBefore.byClass[dataClass]!.hits, misses: misses - cacheBefore.byClass[dataClass]!.misses }]),
+    ),
+    gatewayCpuMs: cpuMs(variant.pid) - cpuBefore.gateway,
+    subgraphCpuMs: cpuMs(process.pid) - cpuBefore.subgraphs,
+  };
+}
+
+function cacheTotals(cache: SubgraphSet['cache']) {
+  const byClass: Record<string, { hits: number; misses: number }> = {};
+  let hits = 0;
+  let misses = 0;
+  for (const [dataClass, counters] of Object.entries(cache?.stats ?? {})) {
+    byClass[dataClass] = { hits: counters.hits, misses: counters.misses };
+    hits += counters.hits;
+    misses += counters.misses;
+  }
+  return { hits, misses, byClass };
+}
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+/** CPU time (user + system) a process has used so far, in milliseconds; 0 where /proc is absent or pid is undefined. */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  } catch {
+    return 0;
+  }
+}
+
+/** Peak resident memory of a process, from the kernel's high-water mark (Linux). */
+function peakRssMb(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmHWM:\s+(\d+)/.exec(status)![1]) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+type Runs = Awaited<ReturnType<typeof run>>[];
+async function phase(name: string, variants: Variant[], mix: WorkloadSpec['mix'], connections: number): Promise<Map<Variant, Runs>> {
+  log(`${name}: warming up ${variants.map((v) => v.name).join(', ')} (${flags.warmup} s each)...`);
+  for (const variant of variants) await run(variant, mix, connections, Number(flags.warmup));
+  const results = new Map<Variant, Runs>(variants.map((v) => [v, []]));
+  for (let round = 0; round < rounds; round++) {
+    // Rotate the order each round, so drift on a shared machine weighs on every variant alike.
+    const order = variants.map((_, i) => variants[(i + round) % variants.length]!);
+    for (const variant of order) {
+      log(`${name}: round ${round + 1}/${rounds}, ${variant.name} (${seconds} s, c=${connections})`);
+      results.get(variant)!.push(await run(variant, mix, connections, seconds));
+    }
+  }
+  return results;
+}
+
+const report = (results: Map<Variant, Runs>): VariantReport[] =>
+  [...results].map(([variant, runs]) => summarise(variant.name, variant.label, runs, variant.cache !== undefined, variant.pid !== undefined, peakRssMb(variant.pid)));
+
+try {
+  const mixResults = await phase('portal mix', VARIANTS.filter((v) => v.target !== 'subgraph'), 'portal', Number(flags.connections));
+  const lookupResults = await phase('patient lookup', VARIANTS, 'lookup', Number(flags['lookup-connections']));
+
+  // ---- N+1: the schedule probe through an in-process gateway, cache off so the loaders are what is counted.
+  log('N+1 scaling...');
+  const nPlusOne: NPlusOneRow[] = [];
+  const scaling = {
+    dataloader: await startStack({ config: hostConfig, db, seedPatients: 0, ephemeralPorts: true, batching: true, cache: { ...config.cache, enabled: false }, log: quiet }),
+    naive: await startStack({ config: hostConfig, db, seedPatients: 0, ephemeralPorts: true, batching: false, cache: { ...config.cache, enabled: false }, log: quiet }),
+  };
+  const token = await mintDevToken(config.jwt, { role: 'CLINICIAN', sub: N1_PROVIDER });
+  for (const [date, appointments] of Object.entries(N1_DAYS)) {
+    const samples = { dataloader: [] as number[], naive: [] as number[] };
+    const sql = { dataloader: 0, naive: 0 };
+    const repeats = Number(flags['n1-repeats']);
+    for (let i = -3; i < repeats; i++) {
+      for (const which of (i % 2 === 0 ? ['dataloader', 'naive'] : ['naive', 'dataloader']) as (keyof typeof scaling)[]) {
+        const before = statements;
+        const started = performance.now();
+        const response = await fetch(scaling[which].gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query: SCHEDULE_PROBE, variables: { provider: N1_PROVIDER, date } }) });
+        const body = (await response.json()) as { data?: { provider: { schedule: unknown[] } }; errors?: unknown };
+        if (body.errors || body.data?.provider.schedule.length !== appointments) throw new Error(`schedule probe failed: ${JSON.stringify(body).slice(0, 500)}`);
+        if (i < 0) continue;
+        samples[which].push(performance.now() - started);
+        sql[which] += statements - before;
+      }
+    }
+    nPlusOne.push({ appointments, dataloader: { statements: sql.dataloader / repeats, samples: samples.dataloader }, naive: { statements: sql.naive / repeats, samples: samples.naive } });
+  }
+  await scaling.dataloader.close();
+  await scaling.naive.close();
+
+  const dbVersion = config.databaseUrl ? ((await db.prisma.$queryRawUnsafe<{ version: string }[]>('select version()'))[0]?.version.split(' on ')[0] ?? 'PostgreSQL') : 'PGlite (embedded PostgreSQL)';
+  const result: BenchReport = {
+    date: new Date().toISOString(),
+    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGb: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version },
+    setup: {
+      database: dbVersion,
+      cache: config.redis.url ? 'Redis (L2) + in-process (L1)' : 'in-process only',
+      patients: seededPatients.length,
+      secondsPerRound: seconds,
+      rounds,
+      connections: Number(flags.connections),
+      lookupConnections: Number(flags['lookup-connections']),
+      ourGateway: config.databaseUrl ? 'NODE_ENV=production' : 'production settings on the embedded database (NODE_ENV=production requires PostgreSQL)',
+    },
+    mix: report(mixResults),
+    lookup: report(lookupResults),
+    nPlusOne,
+  };
+  mkdirSync(flags.out, { recursive: true });
+  writeFileSync(join(flags.out, 'bench.json'), `${JSON.stringify(result, null, 2)}\n`);
+  const markdown = renderMarkdown(result);
+  writeFileSync(join(flags.out, 'bench.md'), markdown);
+  writeFileSync(join(flags.out, 'bench.svg'), renderChart(result));
+  process.stdout.write(`\n${markdown}\nWritten to ${flags.out}/bench.{json,md,svg}\n`);
+} finally {
+  for (const child of children) child.kill('SIGTERM');
+  await Promise.all(children.map((child) => (child.exitCode !== null ? undefined : new Promise((resolve) => child.on('exit', resolve)))));
+  idp.close();
+  await production.close();
+  await naive.close();
+  await audit.close();
+  await db.close();
+  rmSync(scratch, { recursive: true, force: true });
+}

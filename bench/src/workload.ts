@@ -1,0 +1,156 @@
+/**
+ * The benchmark's workload: what a day of portal traffic asks of the graph, as autocannon
+ * requests. Shared by the orchestrator (which writes a WorkloadSpec) and the load process (which
+ * turns it into requests), so both agree on operations, callers and the mix.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Purpose, Role } from '@healthgraph/platform';
+
+export const KINDS = ['patient lookup', 'clinical record', 'available slots', 'booking', 'provider search'] as const;
+export type Kind = (typeof KINDS)[number];
+
+/**
+ * One cycle of the portal mix, ten requests: 40% patient lookup, 30% clinical record, 20%
+ * scheduling (available slots, then a booking of one of them), 10% provider search. Each
+ * autocannon connection walks the cycle, so a booking always follows its slot query on the
+ * same connection; callers, patients and providers are drawn at random on every request.
+ */
+export const PORTAL_CYCLE: readonly Kind[] = [
+  'patient lookup', 'clinical record', 'patient lookup', 'available slots', 'booking',
+  'clinical record', 'patient lookup', 'provider search', 'patient lookup', 'clinical record',
+];
+
+export type Target = 'gateway' | 'hive' | 'subgraph';
+
+export interface Caller {
+  role: Role;
+  sub: string;
+  purpose: Purpose;
+  /** The client token the identity provider issued (what a portal sends to this gateway). */
+  token: string;
+  /** Patients this caller has reason to look up: the care team, the caller itself, or anyone. */
+  patients: string[];
+}
+
+export interface WorkloadSpec {
+  target: Target;
+  url: string;
+  mix: 'portal' | 'lookup';
+  connections: number;
+  durationSeconds: number;
+  callers: Caller[];
+  providers: string[];
+  specialties: string[];
+  /** Trusted operations by name: id (sha256 of the body) and body, from the manifest. */
+  operations: Record<string, { id: string; body: string }>;
+  /** First day (YYYY-MM-DD) of the window bookings are made in. */
+  bookingFrom: string;
+  bookingDays: number;
+  /**
+   * For targets that do not authenticate callers themselves (Hive Gateway as configured here,
+   * a subgraph called directly): the secret the load process signs each caller's subgraph token
+   * with, as this gateway would.
+   */
+  subgraphTokenSecret?: string;
+}
+
+export const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
+
+/**
+ * The GraphQL request for one trusted operation: by id to a gateway, as its text to a subgraph
+ * called directly (which knows no manifest; only PatientSummary goes there, all of it served by the
+ * patients subgraph).
+ */
+export function operationBody(spec: WorkloadSpec, name: string, variables: Record<string, unknown>): string {
+  const operation = spec.operations[name];
+  if (!operation) throw new Error(`operation ${name} is not in the manifest`);
+  if (spec.target === 'subgraph') return JSON.stringify({ operationName: name, query: operation.body, variables });
+  return JSON.stringify({ operationName: name, variables, extensions: { persistedQuery: { version: 1, sha256Hash: operation.id } } });
+}
+
+export interface Planned {
+  kind: Kind;
+  caller: Caller;
+  body: string;
+}
+
+/** Context an autocannon connection carries from one request of its cycle to the next. */
+export interface FlowContext {
+  sentAt?: number;
+  kind?: Kind;
+  /** Set by a slot query for the booking that follows it. */
+  slots?: { start: string }[];
+  booking?: { caller: Caller; patientId: string; providerId: string };
+}
+
+export class Planner {
+  private readonly byRole: Partial<Record<Role, Caller[]>> = {};
+
+  constructor(private readonly spec: WorkloadSpec) {
+    for (const caller of spec.callers) (this.byRole[caller.role] ??= []).push(caller);
+  }
+
+  private caller(weights: Partial<Record<Role, number>>): Caller {
+    const roles = (Object.keys(weights) as Role[]).filter((role) => this.byRole[role]?.length);
+    const total = roles.reduce((sum, role) => sum + weights[role]!, 0);
+    let draw = Math.random() * total;
+    for (const role of roles) {
+      draw -= weights[role]!;
+      if (draw <= 0) return pick(this.byRole[role]!);
+    }
+    return pick(this.byRole[roles[0]!]!);
+  }
+
+  plan(kind: Kind, context: FlowContext): Planned {
+    const spec = this.spec;
+    switch (kind) {
+      case 'patient lookup': {
+        const caller = this.caller({ CLINICIAN: 2, SCHEDULER: 2, PATIENT: 1 });
+        return { kind, caller, body: operationBody(spec, 'PatientSummary', { id: pick(caller.patients) }) };
+      }
+      case 'clinical record': {
+        const caller = this.caller({ CLINICIAN: 2, PATIENT: 1 });
+        if (caller.role === 'PATIENT') return { kind, caller, body: operationBody(spec, 'MyRecord', {}) };
+        return { kind, caller, body: operationBody(spec, 'PatientChart', { id: pick(caller.patients) }) };
+      }
+      case 'available slots': {
+        const caller = this.caller({ SCHEDULER: 1, PATIENT: 1 });
+        const providerId = pick(spec.providers);
+        const from = new Date(Date.parse(`${spec.bookingFrom}T00:00:00Z`) + Math.floor(Math.random() * spec.bookingDays) * 86_400_000);
+        context.booking = { caller, patientId: pick(caller.patients), providerId };
+        return { kind, caller, body: operationBody(spec, 'AvailableSlots', { provider: providerId, from: from.toISOString(), to: new Date(from.getTime() + 86_400_000).toISOString() }) };
+      }
+      case 'booking': {
+        const { booking, slots } = context;
+        // No free slot that day (or the slot query failed): the portal would show "none free"; look someone up instead.
+        if (!booking || !slots?.length) return this.plan('patient lookup', context);
+        const input = { patientId: booking.patientId, providerId: booking.providerId, start: pick(slots).start, reason: 'Follow-up visit', idempotencyKey: randomUUID() };
+        return { kind, caller: booking.caller, body: operationBody(spec, 'BookAppointment', { input }) };
+      }
+      case 'provider search': {
+        const caller = this.caller({ CLINICIAN: 1, SCHEDULER: 1, PATIENT: 1 });
+        return { kind, caller, body: operationBody(spec, 'SearchProviders', { specialty: pick(spec.specialties), first: 10 }) };
+      }
+    }
+  }
+}
+
+/** Errors that are the business working as designed, not failures: two callers racing for one slot. */
+export const EXPECTED_CODES: Partial<Record<Kind, string[]>> = { booking: ['SLOT_UNAVAILABLE'] };
+
+/** Whether a 200 answer actually carries what the kind asked for (a gateway may answer `null` without an error). */
+export function answered(kind: Kind, data: Record<string, unknown> | null | undefined): boolean {
+  if (!data) return false;
+  switch (kind) {
+    case 'patient lookup':
+      return data.patient != null;
+    case 'clinical record':
+      return data.patient != null || data.me != null;
+    case 'available slots':
+      return data.provider != null;
+    case 'booking':
+      return data.bookAppointment != null;
+    case 'provider search':
+      return data.searchProviders != null;
+  }
+}

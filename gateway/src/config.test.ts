@@ -1,0 +1,39 @@
+import { ConfigError } from '@healthgraph/platform';
+import { describe, expect, it } from 'vitest';
+import { loadGatewayConfig } from './config.js';
+
+const production = {
+  NODE_ENV: 'production',
+  JWT_JWKS_URL: 'https://idp.example.org/.well-known/jwks.json',
+  SUBGRAPH_TOKEN_SECRET: 'a-real-secret-of-at-least-thirty-two-characters',
+  DATABASE_URL: 'postgresql://gateway@db.internal/clinical',
+};
+
+describe('the gateway configuration', () => {
+  it('has safe development defaults', () => {
+    const config = loadGatewayConfig({});
+    expect(config.persistedQueries.mode).toBe('log_unknown');
+    expect(config.cost.mode).toBe('enforce');
+    expect(config.subgraphUrls.patients).toBe('http://127.0.0.1:4001/graphql');
+  });
+  it('defaults to the safelist in production', () => {
+    expect(loadGatewayConfig(production).persistedQueries.mode).toBe('safelist');
+  });
+  it.each([
+    ['without a JWKS URL', { JWT_JWKS_URL: '' }],
+    ['with a shared client secret', { JWT_SECRET: 'x' }],
+    ['with the development subgraph secret', { SUBGRAPH_TOKEN_SECRET: '' }],
+    ['on the embedded database', { DATABASE_URL: '' }],
+  ])('refuses production %s', (_, override) => {
+    expect(() => loadGatewayConfig({ ...production, ...override })).toThrow(ConfigError);
+  });
+  it.each([
+    ['PQ_MODE', 'sometimes'],
+    ['COST_MODE', 'maybe'],
+    ['FIELD_AUTH_MODE', 'hide'],
+    ['PQ_BYPASS_ROLES', 'SUPERUSER'],
+    ['LIMIT_MAX_DEPTH', '0'],
+  ])('refuses %s=%s, naming it', (name, value) => {
+    expect(() => loadGatewayConfig({ [name]: value })).toThrow(new RegExp(name));
+  });
+});

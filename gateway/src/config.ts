@@ -1,0 +1,110 @@
+import { ConfigError, envReader, isRole, loadPlatformConfig, type PlatformConfig, type Role } from '@healthgraph/platform';
+
+/** Request shape limits at the gateway (enforced by plugins/operation-limits.ts). */
+export interface LimitsConfig {
+  maxDepth: number;
+  maxAliases: number;
+  maxRootFields: number;
+  maxDirectivesPerField: number;
+  maxFields: number;
+  maxTokens: number;
+  maxBodyBytes: number;
+  maxBatch: number;
+}
+
+export const PQ_MODES = ['off', 'log_unknown', 'safelist', 'require_id'] as const;
+export type PersistedQueryMode = (typeof PQ_MODES)[number];
+
+/** The gateway's settings: the platform part plus what only the gateway reads. */
+export interface GatewayConfig extends PlatformConfig {
+  /** Where the gateway finds each subgraph (defaults to the local ports). */
+  subgraphUrls: { patients: string; providers: string; appointments: string; records: string };
+  jwt: {
+    /** HS256 secret for client tokens (development and tests). */
+    secret?: string;
+    /** JWKS endpoint for RS256/ES256 client tokens (production). */
+    jwksUrl?: string;
+    issuer: string;
+    audience: string;
+  };
+  /** Unauthorized fields: `filter` nulls them with an error each; `reject` refuses the operation. */
+  fieldAuthMode: 'filter' | 'reject';
+  /** Most simultaneous connections (so requests) from this gateway process to each subgraph URL. */
+  subgraphMaxConnections: number;
+  limits: LimitsConfig;
+  persistedQueries: {
+    mode: PersistedQueryMode;
+    /** The trusted operations (apollo-persisted-query-manifest); defaults to schema/persisted-query-manifest.json. */
+    manifestPath?: string;
+    /** Roles that may run operations outside the list (internal tools). */
+    bypassRoles: Role[];
+    bypassClients: string[];
+  };
+  cost: {
+    /** measure: price and report, never refuse; enforce: refuse over budget. */
+    mode: 'measure' | 'enforce';
+    /** Highest estimated cost one operation may have, per role. */
+    budgets: Record<Role, number>;
+  };
+}
+
+export const DEV_JWT_SECRET = 'development-only-client-token-secret-change-me';
+
+/** Reads and validates the gateway's configuration; refuses to run in production on development secrets. */
+export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const platform = loadPlatformConfig(env);
+  const read = envReader(env);
+  const local = (port: number) => `http://127.0.0.1:${port}/graphql`;
+  const bypassRoles = read.list('PQ_BYPASS_ROLES');
+  for (const role of bypassRoles) if (!isRole(role)) throw new ConfigError(`PQ_BYPASS_ROLES names an unknown role "${role}"`);
+  const jwksUrl = read.string('JWT_JWKS_URL');
+  const config: GatewayConfig = {
+    ...platform,
+    subgraphUrls: {
+      patients: read.string('PATIENTS_URL', local(platform.ports.patients))!,
+      providers: read.string('PROVIDERS_URL', local(platform.ports.providers))!,
+      appointments: read.string('APPOINTMENTS_URL', local(platform.ports.appointments))!,
+      records: read.string('RECORDS_URL', local(platform.ports.records))!,
+    },
+    jwt: {
+      secret: read.string('JWT_SECRET', jwksUrl ? undefined : DEV_JWT_SECRET),
+      jwksUrl,
+      issuer: read.string('JWT_ISSUER', 'healthgraph-dev')!,
+      audience: read.string('JWT_AUDIENCE', 'healthgraph')!,
+    },
+    fieldAuthMode: read.oneOf('FIELD_AUTH_MODE', ['filter', 'reject'], 'filter'),
+    subgraphMaxConnections: read.positive('SUBGRAPH_MAX_CONNECTIONS', 8),
+    limits: {
+      maxDepth: read.positive('LIMIT_MAX_DEPTH', 12),
+      maxAliases: read.positive('LIMIT_MAX_ALIASES', 30),
+      maxRootFields: read.positive('LIMIT_MAX_ROOT_FIELDS', 10),
+      maxDirectivesPerField: read.positive('LIMIT_MAX_DIRECTIVES', 4),
+      maxFields: read.positive('LIMIT_MAX_FIELDS', 1000),
+      maxTokens: read.positive('LIMIT_MAX_TOKENS', 3000),
+      maxBodyBytes: read.positive('LIMIT_MAX_BODY_BYTES', 1_000_000),
+      maxBatch: read.positive('LIMIT_MAX_BATCH', 1),
+    },
+    persistedQueries: {
+      mode: read.oneOf('PQ_MODE', PQ_MODES, platform.env === 'production' ? 'safelist' : platform.env === 'test' ? 'off' : 'log_unknown'),
+      manifestPath: read.string('PQ_MANIFEST'),
+      bypassRoles: bypassRoles as Role[],
+      bypassClients: read.list('PQ_BYPASS_CLIENTS'),
+    },
+    cost: {
+      mode: read.oneOf('COST_MODE', ['measure', 'enforce'], 'enforce'),
+      budgets: {
+        PATIENT: read.positive('COST_BUDGET_PATIENT', 2_000),
+        CLINICIAN: read.positive('COST_BUDGET_CLINICIAN', 5_000),
+        SCHEDULER: read.positive('COST_BUDGET_SCHEDULER', 3_000),
+        BILLING: read.positive('COST_BUDGET_BILLING', 3_000),
+        ADMIN: read.positive('COST_BUDGET_ADMIN', 500),
+        AUDITOR: read.positive('COST_BUDGET_AUDITOR', 3_000),
+      },
+    },
+  };
+  if (config.env === 'production') {
+    if (!config.jwt.jwksUrl) throw new ConfigError('production needs JWT_JWKS_URL: client tokens must be verified against the identity provider');
+    if (env.JWT_SECRET) throw new ConfigError('JWT_SECRET (shared-secret client tokens) is for development; production verifies RS256/ES256 through JWT_JWKS_URL');
+  }
+  return config;
+}

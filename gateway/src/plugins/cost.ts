@@ -1,0 +1,272 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import {
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  getNamedType,
+  getOperationAST,
+  getNullableType,
+  GraphQLError,
+  type GraphQLNamedType,
+  type GraphQLSchema,
+  isCompositeType,
+  isInterfaceType,
+  isListType,
+  isObjectType,
+  Kind,
+  type OperationDefinitionNode,
+  parse,
+  type SelectionSetNode,
+  type ValueNode,
+} from 'graphql';
+import { counter, histogram, type Role } from '@healthgraph/platform';
+import type { GatewayContext } from '../context.js';
+
+/** IBM GraphQL cost directive specification, as composed into the supergraph (@cost, @listSize). */
+export interface CostRule {
+  weight?: number;
+  listSize?: { assumedSize?: number; slicingArguments: string[]; sizedFields: string[]; requireOneSlicingArgument: boolean };
+}
+export type CostRules = ReadonlyMap<string, CostRule>;
+
+/** Size assumed for a list with no @listSize. */
+export const DEFAULT_LIST_SIZE = 10;
+/** What every mutation costs on top of its fields (as Apollo Router prices them). */
+export const MUTATION_BASE = 10;
+
+const intOf = (value: ValueNode | undefined): number | undefined => (value?.kind === Kind.INT ? Number(value.value) : undefined);
+const stringsOf = (value: ValueNode | undefined): string[] => (value?.kind === Kind.LIST ? value.values.flatMap((v) => (v.kind === Kind.STRING ? [v.value] : [])) : []);
+
+/** Reads @cost and @listSize from the supergraph SDL into a `Type.field` table. */
+export function readCostRules(supergraphSdl: string): CostRules {
+  const rules = new Map<string, CostRule>();
+  for (const definition of parse(supergraphSdl).definitions) {
+    if (definition.kind !== Kind.OBJECT_TYPE_DEFINITION && definition.kind !== Kind.INTERFACE_TYPE_DEFINITION) continue;
+    for (const field of definition.fields ?? []) {
+      const rule: CostRule = {};
+      for (const directive of field.directives ?? []) {
+        const arg = (name: string) => directive.arguments?.find((a) => a.name.value === name)?.value;
+        if (directive.name.value === 'cost') rule.weight = intOf(arg('weight'));
+        if (directive.name.value === 'listSize') {
+          const require = arg('requireOneSlicingArgument');
+          rule.listSize = {
+            assumedSize: intOf(arg('assumedSize')),
+            slicingArguments: stringsOf(arg('slicingArguments')),
+            sizedFields: stringsOf(arg('sizedFields')),
+            requireOneSlicingArgument: require?.kind === Kind.BOOLEAN ? require.value : true,
+          };
+        }
+      }
+      if (rule.weight !== undefined || rule.listSize) rules.set(`${definition.name.value}.${field.name.value}`, rule);
+    }
+  }
+  return rules;
+}
+
+interface Walk {
+  schema: GraphQLSchema;
+  rules: CostRules;
+  fragments: Map<string, FragmentDefinitionNode>;
+  mutation: boolean;
+}
+
+function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  return fragments;
+}
+
+/** The list size a field's slicing arguments ask for, or its assumed size. Records the variables it read. */
+function sliceSize(rule: CostRule | undefined, field: FieldNode, variables: Record<string, unknown>, read: Set<string>): number | undefined {
+  const listSize = rule?.listSize;
+  if (!listSize) return undefined;
+  const sizes = listSize.slicingArguments.flatMap((name) => {
+    const value = field.arguments?.find((a) => a.name.value === name)?.value;
+    if (!value) return [];
+    if (value.kind === Kind.VARIABLE) {
+      read.add(value.name.value);
+      const given = variables[value.name.value];
+      return typeof given === 'number' && Number.isInteger(given) ? [given] : [];
+    }
+    const literal = intOf(value);
+    return literal === undefined ? [] : [literal];
+  });
+  return sizes.length > 0 ? Math.max(0, ...sizes) : listSize.assumedSize;
+}
+
+function fieldWeight(walk: Walk, parent: GraphQLNamedType, field: FieldNode): { weight: number; rule: CostRule | undefined; type: GraphQLNamedType | undefined; list: boolean } {
+  if (!isObjectType(parent) && !isInterfaceType(parent)) return { weight: 0, rule: undefined, type: undefined, list: false };
+  const definition = parent.getFields()[field.name.value];
+  if (!definition) return { weight: 0, rule: undefined, type: undefined, list: false };
+  const rule = walk.rules.get(`${parent.name}.${field.name.value}`);
+  const type = getNamedType(definition.type);
+  const weight = rule?.weight ?? (isCompositeType(type) ? 1 : 0);
+  return { weight, rule, type, list: isListType(getNullableType(definition.type)) };
+}
+
+/** Input objects cost 1 each (nested ones too), lists the sum of their items, scalars nothing. */
+function argumentsCost(field: FieldNode, variables: Record<string, unknown>): number {
+  const ofValue = (value: unknown): number =>
+    Array.isArray(value) ? value.reduce((n: number, item) => n + ofValue(item), 0)
+    : value && typeof value === 'object' ? 1 + Object.values(value).reduce((n: number, item) => n + ofValue(item), 0)
+    : 0;
+  const ofNode = (node: ValueNode): number =>
+    node.kind === Kind.OBJECT ? 1 + node.fields.reduce((n, f) => n + ofNode(f.value), 0)
+    : node.kind === Kind.LIST ? node.values.reduce((n, v) => n + ofNode(v), 0)
+    : node.kind === Kind.VARIABLE ? ofValue(variables[node.name.value])
+    : 0;
+  return (field.arguments ?? []).reduce((n, argument) => n + ofNode(argument.value), 0);
+}
+
+/**
+ * The static cost of an operation before it runs: each object costs 1 (or its @cost weight), each
+ * scalar 0, and a list multiplies the cost of one item by its size: the slicing argument's value,
+ * else @listSize's assumed size, else 10. sizedFields carry a connection's slicing argument to its
+ * `edges`. Fragments are memoised per size context, so their repetition cannot blow up the walk.
+ */
+export function estimateCost(schema: GraphQLSchema, rules: CostRules, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown> = {}) {
+  const walk: Walk = { schema, rules, fragments: fragmentsOf(document), mutation: operation.operation === 'mutation' };
+  const read = new Set<string>();
+  const memo = new Map<string, number>();
+  const cost = (set: SelectionSetNode, parent: GraphQLNamedType, sized: ReadonlyMap<string, number> | undefined): number => {
+    let total = 0;
+    for (const selection of set.selections) {
+      if (selection.kind === Kind.FIELD) {
+        if (selection.name.value.startsWith('__')) continue;
+        const { weight, rule, type, list } = fieldWeight(walk, parent, selection);
+        const size = sliceSize(rule, selection, variables, read);
+        const multiplier = list ? (sized?.get(selection.name.value) ?? size ?? DEFAULT_LIST_SIZE) : 1;
+        const childSized = rule?.listSize?.sizedFields.length ? new Map(rule.listSize.sizedFields.map((name) => [name, size ?? DEFAULT_LIST_SIZE])) : undefined;
+        const children = selection.selectionSet && type ? cost(selection.selectionSet, type, childSized) : 0;
+        total += multiplier * (weight + children) + argumentsCost(selection, variables);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        const type = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;
+        if (type) total += cost(selection.selectionSet, type, sized);
+      } else {
+        const fragment = walk.fragments.get(selection.name.value);
+        const type = fragment && schema.getType(fragment.typeCondition.name.value);
+        if (!fragment || !type) continue;
+        const key = `${fragment.name.value}|${sized ? [...sized].join(',') : ''}`;
+        if (!memo.has(key)) {
+          memo.set(key, 0); // a cycle (refused by validation anyway) costs nothing more
+          memo.set(key, cost(fragment.selectionSet, type, sized));
+        }
+        total += memo.get(key)!;
+      }
+    }
+    return Math.min(total, Number.MAX_SAFE_INTEGER);
+  };
+  const root = schema.getRootType(operation.operation);
+  const base = walk.mutation ? MUTATION_BASE : 0;
+  return { cost: root ? Math.min(base + cost(operation.selectionSet, root, undefined), Number.MAX_SAFE_INTEGER) : 0, slicingVariables: [...read].sort() };
+}
+
+/** The cost of what was actually returned, by the same weights, counting real list lengths. */
+export function actualCost(schema: GraphQLSchema, rules: CostRules, document: DocumentNode, operation: OperationDefinitionNode, data: unknown): number {
+  const walk: Walk = { schema, rules, fragments: fragmentsOf(document), mutation: operation.operation === 'mutation' };
+  const cost = (set: SelectionSetNode, parent: GraphQLNamedType, value: unknown, spreads: ReadonlySet<string>): number => {
+    if (!value || typeof value !== 'object') return 0;
+    const record = value as Record<string, unknown>;
+    let total = 0;
+    for (const selection of set.selections) {
+      if (selection.kind === Kind.FIELD) {
+        if (selection.name.value.startsWith('__')) continue;
+        const { weight, type } = fieldWeight(walk, parent, selection);
+        const result = record[selection.alias?.value ?? selection.name.value];
+        const items = Array.isArray(result) ? result : [result];
+        for (const item of items) {
+          if (item === null || item === undefined) continue;
+          total += weight + (selection.selectionSet && type ? cost(selection.selectionSet, type, item, spreads) : 0);
+        }
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        const type = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;
+        if (type) total += cost(selection.selectionSet, type, value, spreads);
+      } else {
+        const fragment = walk.fragments.get(selection.name.value);
+        const type = fragment && schema.getType(fragment.typeCondition.name.value);
+        if (fragment && type && !spreads.has(fragment.name.value)) total += cost(fragment.selectionSet, type, value, new Set([...spreads, fragment.name.value]));
+      }
+    }
+    return total;
+  };
+  const root = schema.getRootType(operation.operation);
+  return root ? (walk.mutation ? MUTATION_BASE : 0) + cost(operation.selectionSet, root, data, new Set()) : 0;
+}
+
+export interface CostOptions {
+  mode: 'measure' | 'enforce';
+  budgets: Record<Role, number>;
+}
+
+/** Running totals for metrics. */
+export interface CostStats {
+  operations: number;
+  rejected: number;
+  estimatedTotal: number;
+  actualTotal: number;
+}
+
+const CACHE_LIMIT = 5_000;
+
+const costMetrics = {
+  cost: histogram('healthgraph_operation_cost', 'Estimated (before execution) and actual (after) operation cost', [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 50000], ['kind'] as const),
+  rejections: counter('healthgraph_cost_rejections_total', 'Operations refused as too expensive'),
+};
+
+/**
+ * Prices every operation before any subgraph is called (on the document already stripped of fields
+ * the caller may not read) and, in enforce mode, refuses one over the caller's role budget. Reports
+ * estimated and actual cost in the response extensions when the request asks
+ * (`"extensions": { "cost": true }`). Estimates are cached per operation and slicing-variable values.
+ */
+export function costPlugin(rules: CostRules, { mode, budgets }: CostOptions, stats: CostStats): ApolloServerPlugin<GatewayContext> {
+  const cache = new Map<string, { variables: string[]; costs: Map<string, number> }>();
+  return {
+    async requestDidStart() {
+      let estimated = 0;
+      let budget = 0;
+      return {
+        async didResolveOperation({ schema, document, operationName, queryHash, request, contextValue }) {
+          // The document as field authorization left it: nobody pays for what they may not read.
+          const operation = getOperationAST(document, operationName);
+          if (!operation) return;
+          const variables = (request.variables ?? {}) as Record<string, unknown>;
+          const known = cache.get(queryHash);
+          const valuesKey = (names: string[]) => JSON.stringify(names.map((name) => variables[name] ?? null));
+          let cost = known?.costs.get(valuesKey(known.variables));
+          if (cost === undefined) {
+            const estimate = estimateCost(schema, rules, document, operation, variables);
+            cost = estimate.cost;
+            if (cache.size >= CACHE_LIMIT) cache.clear();
+            const entry = known ?? { variables: estimate.slicingVariables, costs: new Map<string, number>() };
+            entry.costs.set(valuesKey(entry.variables), cost);
+            cache.set(queryHash, entry);
+          }
+          estimated = cost;
+          budget = budgets[contextValue.principal.role];
+          stats.operations++;
+          stats.estimatedTotal += cost;
+          costMetrics.cost.observe({ kind: 'estimated' }, cost);
+          if (mode === 'enforce' && cost > budget) {
+            stats.rejected++;
+            costMetrics.rejections.inc();
+            throw new GraphQLError(`The operation is estimated to cost ${cost}, over this role's budget of ${budget}: ask for fewer items or fewer fields`, {
+              extensions: { code: 'COST_ESTIMATED_TOO_EXPENSIVE', cost: { estimated: cost, budget }, http: { status: 400 } },
+            });
+          }
+        },
+        async willSendResponse({ schema, document, operationName, request, response }) {
+          const operation = document && getOperationAST(document, operationName);
+          if (!operation || response.body.kind !== 'single') return;
+          const result = response.body.singleResult;
+          const actual = result.data ? actualCost(schema, rules, document, operation, result.data) : 0;
+          stats.actualTotal += actual;
+          costMetrics.cost.observe({ kind: 'actual' }, actual);
+          if ((request.extensions as { cost?: unknown } | undefined)?.cost === true) {
+            result.extensions = { ...result.extensions, cost: { estimated, actual, budget, mode } };
+          }
+        },
+      };
+    },
+  };
+}

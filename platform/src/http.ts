@@ -1,0 +1,205 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type ApolloServer, type BaseContext, HeaderMap } from '@apollo/server';
+import { GraphQLError } from 'graphql';
+import { withServerSpan } from './tracing.js';
+
+export interface HttpHandlerOptions<C extends BaseContext> {
+  /** Builds the per-request context; may throw a GraphQLError with extensions.http.status. */
+  context: (req: IncomingMessage) => Promise<C>;
+  /** Largest accepted request body, in bytes. */
+  maxBodyBytes?: number;
+  /** Extra GET routes (health, metrics) answered before GraphQL. */
+  routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void | Promise<void>>;
+  /** The path GraphQL is served on. */
+  graphqlPath?: string;
+  /** Most operations in one batched request. */
+  maxBatch?: number;
+  /** Rewrites or refuses a parsed body before GraphQL sees it (persisted queries); throw a GraphQLError to refuse. */
+  prepare?: (body: unknown, req: IncomingMessage) => Promise<unknown>;
+  /** The service's name in traces (`gateway`, `patients`...). */
+  service?: string;
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        // Stop keeping it, but drain the rest so the client can read the 413 instead of a reset.
+        chunks.length = 0;
+        reject(new BodyTooLarge());
+        return;
+      }
+      if (size <= limit) chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(body));
+}
+
+/** A Node request handler serving an Apollo Server, with health and other plain routes beside it. */
+export function createHttpHandler<C extends BaseContext>(
+  server: ApolloServer<C>,
+  { context, maxBodyBytes = 1_000_000, routes = {}, graphqlPath = '/graphql', maxBatch = 1, prepare, service = 'healthgraph' }: HttpHandlerOptions<C>,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const route = routes[url.pathname];
+    if (route && (req.method === 'GET' || req.method === 'HEAD')) return route(req, res);
+    if (url.pathname !== graphqlPath) return sendJson(res, 404, { errors: [{ message: 'Not found', extensions: { code: 'NOT_FOUND' } }] });
+    let body: unknown;
+    if (req.method === 'POST') {
+      const raw = await readBody(req, maxBodyBytes);
+      const type = req.headers['content-type'] ?? '';
+      if (type.includes('application/json') && raw.length > 0) {
+        try {
+          body = JSON.parse(raw);
+        } catch {
+          return sendJson(res, 400, { errors: [{ message: 'The request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
+        }
+      } else {
+        body = raw;
+      }
+      if (Array.isArray(body) && body.length > maxBatch) {
+        return sendJson(res, 400, { errors: [{ message: `A batch may hold at most ${maxBatch} operation(s); this one holds ${body.length}`, extensions: { code: 'BATCH_LIMIT_EXCEEDED' } }] });
+      }
+    }
+    if (prepare) {
+      try {
+        body = await prepare(req.method === 'GET' ? queryFromSearch(url) : body, req);
+      } catch (error) {
+        if (!(error instanceof GraphQLError)) throw error;
+        const { http, ...extensions } = error.extensions as { http?: { status?: number } };
+        return sendJson(res, http?.status ?? 400, { errors: [{ message: error.message, extensions }] });
+      }
+      if (req.method === 'GET' && body && typeof body === 'object') {
+        // A resolved GET goes on as a POST-shaped body; Apollo Server reads the search string for GETs.
+        url.search = searchFromQuery(body as Record<string, unknown>);
+      }
+    }
+    const headers = new HeaderMap();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const response = await server.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+      context: () => context(req),
+    });
+    for (const [name, value] of response.headers) res.setHeader(name, value);
+    res.statusCode = response.status ?? 200;
+    if (response.body.kind === 'complete') {
+      res.end(response.body.string);
+    } else {
+      for await (const chunk of response.body.asyncIterator) res.write(chunk);
+      res.end();
+    }
+  }
+
+  return (req, res) => {
+    withServerSpan(service, req, async (span) => {
+      await handle(req, res);
+      span.setAttribute('http.response.status_code', res.statusCode);
+    }).catch((error: unknown) => {
+      if (res.headersSent) return res.destroy();
+      if (error instanceof BodyTooLarge) {
+        res.setHeader('connection', 'close');
+        return sendJson(res, 413, { errors: [{ message: `The request body exceeds ${maxBodyBytes} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+      }
+      // Never echo the error: it may carry query text or data.
+      sendJson(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+    });
+  };
+}
+
+/** A GET request's GraphQL parameters as a body object. */
+function queryFromSearch(url: URL): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (const name of ['query', 'operationName', 'variables', 'extensions']) {
+    const value = url.searchParams.get(name);
+    if (value === null) continue;
+    try {
+      body[name] = name === 'variables' || name === 'extensions' ? JSON.parse(value) : value;
+    } catch {
+      body[name] = value;
+    }
+  }
+  return body;
+}
+
+function searchFromQuery(body: Record<string, unknown>): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(body)) {
+    if (value === undefined) continue;
+    params.set(name, typeof value === 'string' ? value : JSON.stringify(value));
+  }
+  return `?${params}`;
+}
+
+export interface Listening {
+  server: Server;
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Listens on a port (0 picks a free one) and returns the base URL. */
+export function listen(handler: (req: IncomingMessage, res: ServerResponse) => void, port: number, host = '127.0.0.1'): Promise<Listening> {
+  const server = createServer(handler);
+  server.keepAliveTimeout = 65_000;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      const actual = (server.address() as AddressInfo).port;
+      const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+      resolve({
+        server,
+        port: actual,
+        url: `http://${shownHost}:${actual}`,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}
+
+/**
+ * Starts an Apollo Server once, then listens; closing stops listening and then the server, so
+ * in-flight requests finish first.
+ */
+export function serve(server: ApolloServer<BaseContext>, handler: (req: IncomingMessage, res: ServerResponse) => void, onStarted?: () => void) {
+  let started: Promise<void> | undefined;
+  return async (port: number, host?: string): Promise<Listening> => {
+    started ??= server.start().then(onStarted);
+    await started;
+    const listening = await listen(handler, port, host);
+    return {
+      ...listening,
+      close: async () => {
+        await listening.close();
+        await server.stop();
+      },
+    };
+  };
+}
+
+export const healthRoute = (check: () => Promise<void>) => async (_req: IncomingMessage, res: ServerResponse) => {
+  try {
+    await check();
+    sendJson(res, 200, { status: 'ok' });
+  } catch {
+    sendJson(res, 503, { status: 'unavailable' });
+  }
+};

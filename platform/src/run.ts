@@ -1,0 +1,43 @@
+import { ConfigError } from './config.js';
+import { logger } from './logger.js';
+import { startDefaultMetrics } from './metrics.js';
+
+/** A running service: what the process runner stops on a signal. */
+export interface Service {
+  /** Stops taking requests, lets those in flight finish, writes what is left (audit), closes connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * Runs a service as this process: starts it, exports Node's runtime metrics, and owns the
+ * termination signals. On SIGTERM (orchestrators) or SIGINT (Ctrl-C) it closes the service, which
+ * drains requests and flushes the audit trail, then exits 0; no library re-raises a signal here (Apollo
+ * Server's own handling is off everywhere). A configuration error is one line and exit 1; a crash
+ * during start-up is logged and exit 1.
+ */
+export async function runProcess(start: () => Promise<Service>): Promise<void> {
+  let service: Service;
+  try {
+    service = await start();
+  } catch (error) {
+    if (error instanceof ConfigError) console.error(`Configuration error: ${error.message}`);
+    else console.error(error);
+    process.exit(1);
+  }
+  startDefaultMetrics();
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    service.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ reason: (error as Error)?.message }, 'shutdown did not complete cleanly');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}

@@ -1,0 +1,139 @@
+import { join } from 'node:path';
+import { createAppointmentsSubgraph } from '@healthgraph/appointments';
+import { applyMigrations, type Database, isEmpty, openDatabase, seedDatabase } from '@healthgraph/db';
+import { createGateway } from '@healthgraph/gateway';
+import type { SubgraphName } from '@healthgraph/gateway/compose';
+import { openCache, type ScopedCache, type Subgraph, type SubgraphConfig } from '@healthgraph/kit';
+import { createPatientsSubgraph } from '@healthgraph/patients';
+import { AuditLog, internalTokenKey, type Listening, type Logger, type PlatformConfig } from '@healthgraph/platform';
+import { createProvidersSubgraph } from '@healthgraph/providers';
+import { createRecordsSubgraph } from '@healthgraph/records';
+import type { StackConfig } from './config.js';
+
+export interface StackOptions {
+  config: StackConfig;
+  /** An open database to serve; when absent one is opened from the configuration. */
+  db?: Database;
+  /** Seed an empty database with this many patients (0: never seed). */
+  seedPatients?: number;
+  /** Listen on free ports instead of the configured ones (tests). */
+  ephemeralPorts?: boolean;
+  /** Override of DataLoader batching (tests compare both). */
+  batching?: boolean;
+  /** Override of the cache configuration (tests switch it off). */
+  cache?: SubgraphConfig['cache'];
+  /** Override of the Redis configuration (tests point it at their own Redis or key space). */
+  redis?: PlatformConfig['redis'];
+  /** Where every service's log lines go (the process logger by default). */
+  log?: Logger;
+}
+
+export interface Stack {
+  db: Database;
+  /** The read cache the subgraphs share, when caching is on. */
+  cache: ScopedCache | undefined;
+  /** The audit writer every service of the stack shares. */
+  audit: AuditLog;
+  gatewayUrl: string;
+  subgraphUrls: Record<SubgraphName, string>;
+  /** Stops one subgraph (to exercise partial failure). */
+  stopSubgraph(name: SubgraphName): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface SubgraphSetOptions {
+  config: SubgraphConfig;
+  db: Database;
+  /** Listen on free ports instead of the configured ones. */
+  ephemeralPorts?: boolean;
+  batching?: boolean;
+  cache?: SubgraphConfig['cache'];
+  redis?: PlatformConfig['redis'];
+  /** Where the set's audit events are written (one writer per process). */
+  audit: AuditLog;
+  log?: Logger;
+}
+
+export interface SubgraphSet {
+  cache: ScopedCache | undefined;
+  subgraphUrls: Record<SubgraphName, string>;
+  stopSubgraph(name: SubgraphName): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The four subgraphs over one database, listening; the gateway is started separately. */
+export async function startSubgraphs({ config, db, ephemeralPorts = false, batching = config.batching, cache: cacheConfig = config.cache, redis = config.redis, audit, log }: SubgraphSetOptions): Promise<SubgraphSet> {
+  const listening: Partial<Record<SubgraphName, Listening>> = {};
+  const stopped = new Set<SubgraphName>();
+  let cache: ScopedCache | undefined;
+  const close = async () => {
+    await Promise.all((Object.keys(listening) as SubgraphName[]).filter((name) => !stopped.has(name)).map((name) => listening[name]!.close()));
+    await cache?.close();
+  };
+  try {
+    cache = await openCache({ cache: cacheConfig, redis });
+    const shared = { prisma: db.prisma, audit, cache, log, tokenKey: internalTokenKey(config.subgraphTokenSecret), batching, development: config.env === 'development' };
+    const subgraphs: Record<SubgraphName, Subgraph> = {
+      patients: createPatientsSubgraph(shared),
+      providers: createProvidersSubgraph(shared),
+      appointments: createAppointmentsSubgraph(shared),
+      records: createRecordsSubgraph(shared),
+    };
+    for (const name of Object.keys(subgraphs) as SubgraphName[]) {
+      listening[name] = await subgraphs[name].listen(ephemeralPorts ? 0 : config.ports[name], config.host);
+    }
+    return {
+      cache,
+      subgraphUrls: Object.fromEntries(Object.entries(listening).map(([name, l]) => [name, `${l.url}/graphql`])) as Record<SubgraphName, string>,
+      async stopSubgraph(name) {
+        if (stopped.has(name)) return;
+        stopped.add(name);
+        await listening[name]?.close();
+      },
+      close,
+    };
+  } catch (error) {
+    await close().catch(() => {});
+    throw error;
+  }
+}
+
+/**
+ * Runs the four subgraphs and the gateway in one process over one database: the zero-setup
+ * development default (embedded PGlite allows a single process) and the end-to-end test harness.
+ * Production runs each subgraph and the gateway as its own process (see README, Deploying).
+ */
+export async function startStack({ config: base, db: given, seedPatients = base.seedPatients, ephemeralPorts = false, batching = base.batching, cache = base.cache, redis = base.redis, log }: StackOptions): Promise<Stack> {
+  const config: StackConfig = { ...base, cache, redis };
+  const db = given ?? (await openDatabase({ url: config.databaseUrl, dataDir: config.pgliteDir }));
+  let subgraphs: SubgraphSet | undefined;
+  let gateway: Listening | undefined;
+  let audit: AuditLog | undefined;
+  // Shutdown order: stop taking requests, let subgraphs finish, write the last audit events, close the database.
+  const close = async () => {
+    await gateway?.close();
+    await subgraphs?.close();
+    await audit?.close();
+    if (!given) await db.close();
+  };
+  try {
+    await applyMigrations(db.adapterFactory);
+    if (seedPatients > 0 && (await isEmpty(db.prisma))) await seedDatabase(db.prisma, { patients: seedPatients });
+    audit = new AuditLog(db.prisma, { spillPath: join(config.auditSpillDir, 'audit-spill-stack.jsonl') });
+    await audit.replaySpill();
+    subgraphs = await startSubgraphs({ config, db, ephemeralPorts, batching, audit, log });
+    gateway = await createGateway({ config, subgraphUrls: subgraphs.subgraphUrls, audit, log }).listen(ephemeralPorts ? 0 : config.ports.gateway, config.host);
+    return {
+      db,
+      audit,
+      cache: subgraphs.cache,
+      gatewayUrl: `${gateway.url}/graphql`,
+      subgraphUrls: subgraphs.subgraphUrls,
+      stopSubgraph: subgraphs.stopSubgraph,
+      close,
+    };
+  } catch (error) {
+    await close().catch(() => {});
+    throw error;
+  }
+}
