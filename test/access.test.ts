@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEEDED } from '@healthgraph/db';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countStatements } from './helpers/database.js';
 import { codes, startTestStack, type TestStack } from './helpers/stack.js';
 
@@ -43,12 +43,20 @@ describe('a clinician on the care team', () => {
   it("lists the clinician's own care-team patients in myPatients and nobody else's", async () => {
     const { body } = await stack.query(clinician, '{ myPatients(first: 100) { edges { node { id } } pageInfo { hasNextPage } } }');
     const ids = (body.data!.myPatients as any).edges.map((e: any) => e.node.id);
-    const expected = await stack.db.prisma.careTeamMember.findMany({ where: { providerId: SEEDED.clinician, periodEnd: null }, select: { patientId: true } });
+    const expected = await stack.db.prisma.careTeamMember.findMany({
+      where: { providerId: SEEDED.clinician, periodEnd: null },
+      select: { patientId: true },
+    });
     expect(new Set(ids)).toEqual(new Set(expected.map((m) => m.patientId)));
   });
 
   it('hides a PSY-labelled condition the patient has not consented to share', async () => {
-    const { body } = await stack.query(clinician, '{ patient(id: "' + SEEDED.psyPatient + '") { conditions { sensitivity } medications { sensitivity } notes(first: 50) { edges { node { sensitivity } } } } }');
+    const { body } = await stack.query(
+      clinician,
+      '{ patient(id: "' +
+        SEEDED.psyPatient +
+        '") { conditions { sensitivity } medications { sensitivity } notes(first: 50) { edges { node { sensitivity } } } } }',
+    );
     const p = body.data!.patient as any;
     const labels = [...p.conditions, ...p.medications, ...p.notes.edges.map((e: any) => e.node)].map((r: any) => r.sensitivity);
     expect(labels.length).toBeGreaterThan(0);
@@ -58,14 +66,24 @@ describe('a clinician on the care team', () => {
   });
 
   it('shows a labelled condition once the patient consents for that clinician and label', async () => {
-    const row = await stack.db.prisma.condition.findFirstOrThrow({ where: { sensitivity: { not: 'NONE' }, patient: { careTeam: { some: { providerId: { not: SEEDED.clinician } } } } } });
+    const row = await stack.db.prisma.condition.findFirstOrThrow({
+      where: { sensitivity: { not: 'NONE' }, patient: { careTeam: { some: { providerId: { not: SEEDED.clinician } } } } },
+    });
     const member = await stack.db.prisma.careTeamMember.findFirstOrThrow({ where: { patientId: row.patientId } });
     const caller = { role: 'CLINICIAN' as const, sub: member.providerId };
     await stack.db.prisma.consent.deleteMany({ where: { patientId: row.patientId, providerId: member.providerId } });
     const query = `{ patient(id: "${row.patientId}") { conditions { id } } }`;
     const before = await stack.query(caller, query);
     expect((before.body.data!.patient as any).conditions.map((c: any) => c.id)).not.toContain(row.id);
-    await stack.db.prisma.consent.create({ data: { id: `cns-test-${row.id}`, patientId: row.patientId, providerId: member.providerId, label: row.sensitivity, grantedAt: new Date() } });
+    await stack.db.prisma.consent.create({
+      data: {
+        id: `cns-test-${row.id}`,
+        patientId: row.patientId,
+        providerId: member.providerId,
+        label: row.sensitivity,
+        grantedAt: new Date(),
+      },
+    });
     const after = await stack.query(caller, query);
     expect((after.body.data!.patient as any).conditions.map((c: any) => c.id)).toContain(row.id);
   });
@@ -83,7 +101,10 @@ describe('a clinician off the care team', () => {
 
   it('cannot reach the patient through an appointment id either', async () => {
     const appointment = await stack.db.prisma.appointment.findFirstOrThrow({ where: { patientId: SEEDED.patient } });
-    const { body } = await stack.query(otherClinician, `{ appointment(id: "${appointment.id}") { id patient { name { text } allergies { id } } } }`);
+    const { body } = await stack.query(
+      otherClinician,
+      `{ appointment(id: "${appointment.id}") { id patient { name { text } allergies { id } } } }`,
+    );
     expect(body.data?.appointment ?? null).toBeNull();
     expect(codes({ body } as any)).toContain('NOT_FOUND');
   });
@@ -110,10 +131,21 @@ describe('a patient', () => {
   });
 
   it('sees only their own appointments in a provider schedule', async () => {
-    const appointment = await stack.db.prisma.appointment.findFirstOrThrow({ where: { patientId: SEEDED.patient, status: { not: 'CANCELLED' } } });
+    const appointment = await stack.db.prisma.appointment.findFirstOrThrow({
+      where: { patientId: SEEDED.patient, status: { not: 'CANCELLED' } },
+    });
     const day = appointment.start.toISOString().slice(0, 10);
-    const all = await stack.db.prisma.appointment.count({ where: { providerId: appointment.providerId, status: { not: 'CANCELLED' }, start: { gte: new Date(day), lt: new Date(new Date(day).getTime() + 86_400_000) } } });
-    const { body } = await stack.query(patient, `{ provider(id: "${appointment.providerId}") { schedule(date: "${day}") { id patient { id } } } }`);
+    const all = await stack.db.prisma.appointment.count({
+      where: {
+        providerId: appointment.providerId,
+        status: { not: 'CANCELLED' },
+        start: { gte: new Date(day), lt: new Date(new Date(day).getTime() + 86_400_000) },
+      },
+    });
+    const { body } = await stack.query(
+      patient,
+      `{ provider(id: "${appointment.providerId}") { schedule(date: "${day}") { id patient { id } } } }`,
+    );
     const schedule = (body.data!.provider as any).schedule;
     expect(schedule.length).toBeGreaterThan(0);
     expect(schedule.every((a: any) => a.patient.id === SEEDED.patient)).toBe(true);
@@ -124,14 +156,21 @@ describe('a patient', () => {
 describe('scheduling, billing and administrative roles', () => {
   it('lets a scheduler search patients and read their appointments', async () => {
     const target = await stack.db.prisma.patient.findUniqueOrThrow({ where: { id: SEEDED.psyPatient } });
-    const { body } = await stack.query({ role: 'SCHEDULER', sub: 'staff-1' }, `{ searchPatients(name: "${target.familyName}", birthDate: "${target.birthDate.toISOString().slice(0, 10)}") { edges { node { id appointments(first: 2) { edges { node { id } } } } } } }`);
+    const { body } = await stack.query(
+      { role: 'SCHEDULER', sub: 'staff-1' },
+      `{ searchPatients(name: "${target.familyName}", birthDate: "${target.birthDate.toISOString().slice(0, 10)}") { edges { node { id appointments(first: 2) { edges { node { id } } } } } } }`,
+    );
     expect(body.errors).toBeUndefined();
     expect((body.data!.searchPatients as any).edges.map((e: any) => e.node.id)).toContain(SEEDED.psyPatient);
   });
 
   it('refuses clinical data to billing at the gateway, before any record is read', async () => {
-    const { result, statements } = await countStatements(stack.db, () => stack.query({ role: 'BILLING', sub: 'staff-2' }, `{ patient(id: "${SEEDED.patient}") { id allergies { id } } }`));
-    expect(result.body.errors).toEqual([expect.objectContaining({ path: ['patient', 'allergies'], extensions: { code: 'UNAUTHORIZED_FIELD_OR_TYPE' } })]);
+    const { result, statements } = await countStatements(stack.db, () =>
+      stack.query({ role: 'BILLING', sub: 'staff-2' }, `{ patient(id: "${SEEDED.patient}") { id allergies { id } } }`),
+    );
+    expect(result.body.errors).toEqual([
+      expect.objectContaining({ path: ['patient', 'allergies'], extensions: { code: 'UNAUTHORIZED_FIELD_OR_TYPE' } }),
+    ]);
     expect(result.body.data).toEqual({ patient: null }); // allergies is non-null: the null propagates
     expect(statements.some((sql) => sql.includes('"Allergy"'))).toBe(false);
   });
@@ -149,16 +188,27 @@ describe('scheduling, billing and administrative roles', () => {
 });
 
 describe('break-glass', () => {
-  const emergency = { role: 'CLINICIAN' as const, sub: SEEDED.otherClinician, purpose: 'BTG' as const, reason: 'Unconscious patient in the emergency department' };
+  const emergency = {
+    role: 'CLINICIAN' as const,
+    sub: SEEDED.otherClinician,
+    purpose: 'BTG' as const,
+    reason: 'Unconscious patient in the emergency department',
+  };
 
   it("reaches any patient's emergency data, labelled rows included", async () => {
-    const { body } = await stack.query(emergency, `{ patient(id: "${SEEDED.psyPatient}") { bloodType allergies { id } medications { id } conditions { sensitivity } } }`);
+    const { body } = await stack.query(
+      emergency,
+      `{ patient(id: "${SEEDED.psyPatient}") { bloodType allergies { id } medications { id } conditions { sensitivity } } }`,
+    );
     expect(body.errors).toBeUndefined();
     expect((body.data!.patient as any).conditions.map((c: any) => c.sensitivity)).toContain('PSY');
   });
 
   it('does not reach notes or vitals', async () => {
-    const { body } = await stack.query(emergency, `{ patient(id: "${SEEDED.psyPatient}") { bloodType notes { edges { node { text } } } vitals { value } } }`);
+    const { body } = await stack.query(
+      emergency,
+      `{ patient(id: "${SEEDED.psyPatient}") { bloodType notes { edges { node { text } } } vitals { value } } }`,
+    );
     expect(codes({ body } as any)).toEqual(['UNAUTHORIZED_FIELD_OR_TYPE', 'UNAUTHORIZED_FIELD_OR_TYPE']);
     expect(JSON.stringify(body.data)).not.toMatch(/Plan of care|"value"/);
   });

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEEDED } from '@healthgraph/db';
 import { AuditLog } from '@healthgraph/platform';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codes, startTestStack, type TestStack } from './helpers/stack.js';
 
 let stack: TestStack;
@@ -32,7 +32,7 @@ const PHI = new Set(['Patient', 'Appointment', 'Allergy', 'Medication', 'Conditi
 
 /** Every `Type.field` of a PHI type present in a response (objects carry __typename), with the ids. */
 function disclosedIn(value: unknown, found = new Map<string, Set<string>>()): Map<string, Set<string>> {
-  if (Array.isArray(value)) value.forEach((item) => disclosedIn(item, found));
+  if (Array.isArray(value)) for (const item of value) disclosedIn(item, found);
   else if (value && typeof value === 'object') {
     const record = value as Record<string, unknown>;
     const type = record.__typename;
@@ -66,7 +66,9 @@ describe('the audit trail', () => {
     const disclosed = disclosedIn(body.data);
     expect(disclosed.size).toBeGreaterThan(15);
     for (const [coordinate, ids] of disclosed) {
-      const covering = events.filter((e) => e.outcome === 'DISCLOSED' && e.patientId === SEEDED.patient && e.fieldPaths.includes(coordinate));
+      const covering = events.filter(
+        (e) => e.outcome === 'DISCLOSED' && e.patientId === SEEDED.patient && e.fieldPaths.includes(coordinate),
+      );
       expect(covering, coordinate).not.toHaveLength(0);
       const recordedIds = new Set(covering.flatMap((e) => e.resourceIds));
       for (const id of ids) expect(recordedIds.has(id), `${coordinate} ${id}`).toBe(true);
@@ -76,7 +78,10 @@ describe('the audit trail', () => {
 
   it('records break-glass reads with their reason', async () => {
     const reason = 'Unresponsive patient, suspected anaphylaxis';
-    const { body, events } = await audited({ role: 'CLINICIAN', sub: SEEDED.otherClinician, purpose: 'BTG', reason }, `{ patient(id: "${SEEDED.psyPatient}") { __typename bloodType conditions { __typename id code { display } } } }`);
+    const { body, events } = await audited(
+      { role: 'CLINICIAN', sub: SEEDED.otherClinician, purpose: 'BTG', reason },
+      `{ patient(id: "${SEEDED.psyPatient}") { __typename bloodType conditions { __typename id code { display } } } }`,
+    );
     expect(body.errors).toBeUndefined();
     expect(events.length).toBeGreaterThan(0);
     expect(events.every((e) => e.breakGlassReason === reason && e.purpose === 'BTG')).toBe(true);
@@ -84,30 +89,52 @@ describe('the audit trail', () => {
   });
 
   it('records refusals: a patient off the care team, and fields removed at the gateway', async () => {
-    const offTeam = await audited({ role: 'CLINICIAN', sub: SEEDED.otherClinician }, `{ patient(id: "${SEEDED.patient}") { name { text } } }`);
+    const offTeam = await audited(
+      { role: 'CLINICIAN', sub: SEEDED.otherClinician },
+      `{ patient(id: "${SEEDED.patient}") { name { text } } }`,
+    );
     expect(codes({ body: offTeam.body } as any)).toEqual(['NOT_FOUND']);
-    expect(offTeam.events).toEqual([expect.objectContaining({ outcome: 'DENIED', patientId: SEEDED.patient, fieldPaths: ['Query.patient'] })]);
-    const billing = await audited({ role: 'BILLING', sub: 'staff-billing-9' }, `{ patient(id: "${SEEDED.patient}") { name { text } allergies { id } } }`);
-    expect(billing.events).toContainEqual(expect.objectContaining({ outcome: 'DENIED', resourceType: 'Operation', fieldPaths: ['Patient.allergies'], actorRole: 'BILLING' }));
+    expect(offTeam.events).toEqual([
+      expect.objectContaining({ outcome: 'DENIED', patientId: SEEDED.patient, fieldPaths: ['Query.patient'] }),
+    ]);
+    const billing = await audited(
+      { role: 'BILLING', sub: 'staff-billing-9' },
+      `{ patient(id: "${SEEDED.patient}") { name { text } allergies { id } } }`,
+    );
+    expect(billing.events).toContainEqual(
+      expect.objectContaining({ outcome: 'DENIED', resourceType: 'Operation', fieldPaths: ['Patient.allergies'], actorRole: 'BILLING' }),
+    );
   });
 
   it("gives a patient the accounting of others' access to their record, not their own reads", async () => {
     await audited(clinician, `{ patient(id: "${SEEDED.patient}") { name { text } } }`);
     await audited({ role: 'PATIENT', sub: SEEDED.patient }, '{ me { name { text } } }');
-    const { body } = await audited({ role: 'PATIENT', sub: SEEDED.patient }, '{ myAccessLog(first: 100) { edges { node { actor role purpose fieldPaths outcome } } } }');
+    const { body } = await audited(
+      { role: 'PATIENT', sub: SEEDED.patient },
+      '{ myAccessLog(first: 100) { edges { node { actor role purpose fieldPaths outcome } } } }',
+    );
     const log = body.data.myAccessLog.edges.map((e: any) => e.node);
-    expect(log).toContainEqual(expect.objectContaining({ actor: SEEDED.clinician, role: 'CLINICIAN', purpose: 'TREAT', outcome: 'DISCLOSED' }));
+    expect(log).toContainEqual(
+      expect.objectContaining({ actor: SEEDED.clinician, role: 'CLINICIAN', purpose: 'TREAT', outcome: 'DISCLOSED' }),
+    );
     expect(log.some((e: any) => e.actor === SEEDED.patient)).toBe(false);
   });
 
   it('lets an auditor page the trail for one patient, and nobody else read it', async () => {
     const auditor = { role: 'AUDITOR' as const, sub: 'staff-auditor-1' };
-    const first = await audited(auditor, `{ auditEvents(patientId: "${SEEDED.patient}", first: 2) { edges { node { id patientId at } } pageInfo { hasNextPage endCursor } } }`);
+    const first = await audited(
+      auditor,
+      `{ auditEvents(patientId: "${SEEDED.patient}", first: 2) { edges { node { id patientId at } } pageInfo { hasNextPage endCursor } } }`,
+    );
     const page = first.body.data.auditEvents;
     expect(page.edges).toHaveLength(2);
     expect(page.edges.every((e: any) => e.node.patientId === SEEDED.patient)).toBe(true);
     expect(page.pageInfo.hasNextPage).toBe(true);
-    const next = await audited(auditor, `query($after: String) { auditEvents(patientId: "${SEEDED.patient}", first: 2, after: $after) { edges { node { id at } } } }`, { after: page.pageInfo.endCursor });
+    const next = await audited(
+      auditor,
+      `query($after: String) { auditEvents(patientId: "${SEEDED.patient}", first: 2, after: $after) { edges { node { id at } } } }`,
+      { after: page.pageInfo.endCursor },
+    );
     const ids = next.body.data.auditEvents.edges.map((e: any) => e.node.id);
     expect(ids).not.toContain(page.edges[0].node.id);
     expect(next.body.data.auditEvents.edges[0].node.at <= page.edges[1].node.at).toBe(true);
@@ -118,13 +145,34 @@ describe('the audit trail', () => {
   it('stores each batched event exactly as recorded: UTC time to the millisecond, arrays, nulls; a retried event once', async () => {
     const log = new AuditLog(stack.db.prisma, { flushMs: 60_000 });
     const at = new Date('2026-03-08T01:59:59.123Z'); // a DST edge in the US, to catch any local-time conversion
-    const base = { actorSub: 'prv-x', actorRole: 'CLINICIAN', purpose: 'TREAT', resourceType: 'Allergy', requestId: 'audit-roundtrip', outcome: 'DISCLOSED' as const };
-    log.record({ ...base, at, patientId: 'pat-rt-1', resourceIds: ['alg-1', 'alg-"2"'], fieldPaths: ['Allergy.code', 'Allergy.reaction'], breakGlassReason: null });
+    const base = {
+      actorSub: 'prv-x',
+      actorRole: 'CLINICIAN',
+      purpose: 'TREAT',
+      resourceType: 'Allergy',
+      requestId: 'audit-roundtrip',
+      outcome: 'DISCLOSED' as const,
+    };
+    log.record({
+      ...base,
+      at,
+      patientId: 'pat-rt-1',
+      resourceIds: ['alg-1', 'alg-"2"'],
+      fieldPaths: ['Allergy.code', 'Allergy.reaction'],
+      breakGlassReason: null,
+    });
     log.record({ ...base, at, patientId: null, resourceIds: [], fieldPaths: ['Patient.name'], breakGlassReason: "Unconscious, 'no' ID" });
     await log.flush();
     const rows = await stack.db.prisma.auditEvent.findMany({ where: { requestId: 'audit-roundtrip' }, orderBy: { patientId: 'asc' } });
     expect(rows.map(({ id: _, ...row }) => row)).toEqual([
-      { ...base, at, patientId: 'pat-rt-1', resourceIds: ['alg-1', 'alg-"2"'], fieldPaths: ['Allergy.code', 'Allergy.reaction'], breakGlassReason: null },
+      {
+        ...base,
+        at,
+        patientId: 'pat-rt-1',
+        resourceIds: ['alg-1', 'alg-"2"'],
+        fieldPaths: ['Allergy.code', 'Allergy.reaction'],
+        breakGlassReason: null,
+      },
       { ...base, at, patientId: null, resourceIds: [], fieldPaths: ['Patient.name'], breakGlassReason: "Unconscious, 'no' ID" },
     ]);
     // A batch retried after a write that did land (the acknowledgement was lost) adds nothing.

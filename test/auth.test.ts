@@ -1,7 +1,7 @@
+import { SEEDED } from '@healthgraph/db';
+import { internalTokenKey, signInternalToken } from '@healthgraph/platform';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SEEDED } from '@healthgraph/db';
-import { signInternalToken, internalTokenKey } from '@healthgraph/platform';
 import { codes, startTestStack, type TestStack } from './helpers/stack.js';
 
 let stack: TestStack;
@@ -62,14 +62,28 @@ describe('authentication at the gateway', () => {
   });
   it('refuses a token with an unknown role', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const token = await new SignJWT({ role: 'SUPERUSER' }).setProtectedHeader({ alg: 'HS256' }).setSubject('x').setIssuer(stack.config.jwt.issuer).setAudience(stack.config.jwt.audience).setIssuedAt(now).setExpirationTime(now + 60).sign(secret());
+    const token = await new SignJWT({ role: 'SUPERUSER' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('x')
+      .setIssuer(stack.config.jwt.issuer)
+      .setAudience(stack.config.jwt.audience)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 60)
+      .sign(secret());
     await refused({ authorization: `Bearer ${token}` });
   });
   it('refuses a break-glass token that lives longer than 15 minutes', async () => {
     const token = await stack.token({ role: 'CLINICIAN', sub: SEEDED.clinician, purpose: 'BTG', reason: 'Cardiac arrest in ward 3' });
     expect((await stack.query({ headers: { authorization: `Bearer ${token}` } }, ME)).status).toBe(200);
     const now = Math.floor(Date.now() / 1000);
-    const long = await new SignJWT({ role: 'CLINICIAN', purpose: 'BTG', reason: 'Cardiac arrest in ward 3' }).setProtectedHeader({ alg: 'HS256' }).setSubject(SEEDED.clinician).setIssuer(stack.config.jwt.issuer).setAudience(stack.config.jwt.audience).setIssuedAt(now).setExpirationTime(now + 3600).sign(secret());
+    const long = await new SignJWT({ role: 'CLINICIAN', purpose: 'BTG', reason: 'Cardiac arrest in ward 3' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(SEEDED.clinician)
+      .setIssuer(stack.config.jwt.issuer)
+      .setAudience(stack.config.jwt.audience)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 3600)
+      .sign(secret());
     await refused({ authorization: `Bearer ${long}` });
   });
 });
@@ -93,12 +107,20 @@ describe('subgraphs called directly, bypassing the gateway', () => {
   });
 
   it('answer 401 to a gateway-shaped token signed with the wrong secret', async () => {
-    const forged = await signInternalToken(internalTokenKey('not-the-subgraph-secret-but-long-enough'), { role: 'CLINICIAN', sub: SEEDED.clinician, purpose: 'TREAT' }, 'req-12345678');
+    const forged = await signInternalToken(
+      internalTokenKey('not-the-subgraph-secret-but-long-enough'),
+      { role: 'CLINICIAN', sub: SEEDED.clinician, purpose: 'TREAT' },
+      'req-12345678',
+    );
     expect((await post(stack.subgraphUrls.records, { authorization: `Bearer ${forged}` })).status).toBe(401);
   });
 
   it('answer with a valid gateway token (the check is not vacuous)', async () => {
-    const genuine = await signInternalToken(internalTokenKey(stack.config.subgraphTokenSecret), { role: 'CLINICIAN', sub: SEEDED.clinician, purpose: 'TREAT' }, 'req-12345678');
+    const genuine = await signInternalToken(
+      internalTokenKey(stack.config.subgraphTokenSecret),
+      { role: 'CLINICIAN', sub: SEEDED.clinician, purpose: 'TREAT' },
+      'req-12345678',
+    );
     const response = await post(stack.subgraphUrls.records, { authorization: `Bearer ${genuine}` });
     expect(response.status).toBe(200);
     const body = (await response.json()) as { data: { _entities: { allergies: unknown[] }[] } };

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEEDED } from '@healthgraph/db';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countStatements } from './helpers/database.js';
 import { codes, startTestStack, type TestStack } from './helpers/stack.js';
 
@@ -50,14 +50,20 @@ describe('bad input gets a clear, coded error', () => {
   });
 
   it('refuses a bad date-time literal with BAD_USER_INPUT', async () => {
-    const response = await stack.query(scheduler, `{ provider(id: "${SEEDED.clinician}") { availableSlots(from: "tomorrow", to: "2030-01-01T00:00:00Z") { start } } }`);
+    const response = await stack.query(
+      scheduler,
+      `{ provider(id: "${SEEDED.clinician}") { availableSlots(from: "tomorrow", to: "2030-01-01T00:00:00Z") { start } } }`,
+    );
     expect(response.status).toBe(400);
     expect(codes(response)).toEqual(['BAD_USER_INPUT']);
     expect(response.body.errors![0]!.message).toMatch(/DateTime/);
   });
 
   it('refuses an end before a start, naming the argument', async () => {
-    const response = await stack.query(scheduler, `{ provider(id: "${SEEDED.clinician}") { availableSlots(from: "2030-01-02T00:00:00Z", to: "2030-01-01T00:00:00Z") { start } } }`);
+    const response = await stack.query(
+      scheduler,
+      `{ provider(id: "${SEEDED.clinician}") { availableSlots(from: "2030-01-02T00:00:00Z", to: "2030-01-01T00:00:00Z") { start } } }`,
+    );
     expect(codes(response)).toEqual(['BAD_USER_INPUT']);
     expect(response.body.errors![0]!.message).toContain('"to"');
   });
@@ -75,23 +81,38 @@ describe('bad input gets a clear, coded error', () => {
 
   it('answers a body that is not JSON with 400', async () => {
     const token = await stack.token(scheduler);
-    const response = await fetch(stack.gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: '{"query": ' });
+    const response = await fetch(stack.gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: '{"query": ',
+    });
     expect(response.status).toBe(400);
   });
 
   it('answers an oversized body with 413 before parsing it', async () => {
     const token = await stack.token(scheduler);
-    const response = await fetch(stack.gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query: `{ __typename } #${'x'.repeat(2_000_000)}` }) });
+    const response = await fetch(stack.gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: `{ __typename } #${'x'.repeat(2_000_000)}` }),
+    });
     expect(response.status).toBe(413);
   });
 
   it('pages through search results with cursors, without repeats or gaps', async () => {
-    const all = await stack.query(scheduler, '{ searchProviders(name: "", specialty: "Family Medicine", first: 100) { edges { node { id } } } }');
+    const all = await stack.query(
+      scheduler,
+      '{ searchProviders(name: "", specialty: "Family Medicine", first: 100) { edges { node { id } } } }',
+    );
     const expected = (all.body.data!.searchProviders as any).edges.map((e: any) => e.node.id);
     const seen: string[] = [];
     let after: string | null = null;
     do {
-      const page: any = await stack.query(scheduler, 'query($after: String) { searchProviders(specialty: "Family Medicine", first: 1, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }', { after });
+      const page: any = await stack.query(
+        scheduler,
+        'query($after: String) { searchProviders(specialty: "Family Medicine", first: 1, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }',
+        { after },
+      );
       seen.push(...page.body.data.searchProviders.edges.map((e: any) => e.node.id));
       after = page.body.data.searchProviders.pageInfo.hasNextPage ? page.body.data.searchProviders.pageInfo.endCursor : null;
     } while (after);
@@ -103,13 +124,21 @@ describe('bad input gets a clear, coded error', () => {
 describe('a subgraph that is down', () => {
   it('yields the data the gateway could get and an error naming the service', async () => {
     await stack.stopSubgraph('records');
-    const response = await stack.query(clinician, `{ patient(id: "${SEEDED.patient}") { name { text } careTeam { id } allergies { id } } }`);
+    const response = await stack.query(
+      clinician,
+      `{ patient(id: "${SEEDED.patient}") { name { text } careTeam { id } allergies { id } } }`,
+    );
     expect(response.status).toBe(200);
     const patient = response.body.data?.patient as any;
     // allergies is non-null, so its loss nulls the patient; the error says which service failed.
     expect(patient ?? null).toBeNull();
-    expect(response.body.errors).toEqual([expect.objectContaining({ extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'records' } })]);
-    const partial = await stack.query(clinician, `{ patient(id: "${SEEDED.patient}") { name { text } } provider(id: "${SEEDED.clinician}") { id } }`);
+    expect(response.body.errors).toEqual([
+      expect.objectContaining({ extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'records' } }),
+    ]);
+    const partial = await stack.query(
+      clinician,
+      `{ patient(id: "${SEEDED.patient}") { name { text } } provider(id: "${SEEDED.clinician}") { id } }`,
+    );
     expect(partial.body.errors).toBeUndefined();
     expect((partial.body.data!.patient as any).name.text).toBeTruthy();
   });

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEEDED } from '@healthgraph/db';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_DATABASE } from './helpers/database.js';
 import { codes, startTestStack, type TestStack } from './helpers/stack.js';
 
@@ -28,7 +28,9 @@ const key = () => `test-key-${Date.now()}-${++keySeq}`;
 describe('booking an appointment', () => {
   it('books a free slot, which then leaves the free list', async () => {
     const [start] = await freeSlots(SEEDED.clinician);
-    const { body } = await stack.query(patient, BOOK, { input: { patientId: SEEDED.patient, providerId: SEEDED.clinician, start, reason: 'Check-up', idempotencyKey: key() } });
+    const { body } = await stack.query(patient, BOOK, {
+      input: { patientId: SEEDED.patient, providerId: SEEDED.clinician, start, reason: 'Check-up', idempotencyKey: key() },
+    });
     expect(body.errors).toBeUndefined();
     const booked = body.data!.bookAppointment as any;
     expect(booked).toMatchObject({ start, status: 'BOOKED', provider: { id: SEEDED.clinician }, patient: { id: SEEDED.patient } });
@@ -48,7 +50,9 @@ describe('booking an appointment', () => {
     const [a, b] = (await freeSlots(SEEDED.clinician)).slice(2);
     const idempotencyKey = key();
     await stack.query(patient, BOOK, { input: { patientId: SEEDED.patient, providerId: SEEDED.clinician, start: a, idempotencyKey } });
-    const reuse = await stack.query(patient, BOOK, { input: { patientId: SEEDED.patient, providerId: SEEDED.clinician, start: b, idempotencyKey } });
+    const reuse = await stack.query(patient, BOOK, {
+      input: { patientId: SEEDED.patient, providerId: SEEDED.clinician, start: b, idempotencyKey },
+    });
     expect(codes(reuse)).toEqual(['IDEMPOTENCY_KEY_REUSED']);
     expect(await freeSlots(SEEDED.clinician)).toContain(b);
   });
@@ -56,17 +60,23 @@ describe('booking an appointment', () => {
   it('refuses a taken slot with SLOT_UNAVAILABLE', async () => {
     const [start] = await freeSlots(SEEDED.clinician);
     await stack.query(patient, BOOK, { input: { patientId: SEEDED.patient, providerId: SEEDED.clinician, start, idempotencyKey: key() } });
-    const other = await stack.query({ role: 'SCHEDULER', sub: 'staff-1' }, BOOK, { input: { patientId: SEEDED.psyPatient, providerId: SEEDED.clinician, start, idempotencyKey: key() } });
+    const other = await stack.query({ role: 'SCHEDULER', sub: 'staff-1' }, BOOK, {
+      input: { patientId: SEEDED.psyPatient, providerId: SEEDED.clinician, start, idempotencyKey: key() },
+    });
     expect(codes(other)).toEqual(['SLOT_UNAVAILABLE']);
   });
 
   it('refuses a start that is not a slot, or is in the past', async () => {
     const [start] = await freeSlots(SEEDED.clinician);
     const offGrid = new Date(new Date(start!).getTime() + 7 * 60_000).toISOString();
-    const off = await stack.query(patient, BOOK, { input: { patientId: SEEDED.patient, providerId: SEEDED.clinician, start: offGrid, idempotencyKey: key() } });
+    const off = await stack.query(patient, BOOK, {
+      input: { patientId: SEEDED.patient, providerId: SEEDED.clinician, start: offGrid, idempotencyKey: key() },
+    });
     expect(codes(off)).toEqual(['BAD_USER_INPUT']);
     expect(off.body.errors![0]!.message).toContain('input.start');
-    const past = await stack.query(patient, BOOK, { input: { patientId: SEEDED.patient, providerId: SEEDED.clinician, start: '2020-01-06T09:00:00Z', idempotencyKey: key() } });
+    const past = await stack.query(patient, BOOK, {
+      input: { patientId: SEEDED.patient, providerId: SEEDED.clinician, start: '2020-01-06T09:00:00Z', idempotencyKey: key() },
+    });
     expect(codes(past)).toEqual(['BAD_USER_INPUT']);
   });
 
@@ -80,12 +90,20 @@ describe('booking an appointment', () => {
 
   it('cancels an appointment, freeing its slot for someone else', async () => {
     const [start] = await freeSlots(SEEDED.clinician);
-    const booked = await stack.query(patient, BOOK, { input: { patientId: SEEDED.patient, providerId: SEEDED.clinician, start, idempotencyKey: key() } });
+    const booked = await stack.query(patient, BOOK, {
+      input: { patientId: SEEDED.patient, providerId: SEEDED.clinician, start, idempotencyKey: key() },
+    });
     const id = (booked.body.data!.bookAppointment as any).id;
-    const cancelled = await stack.query(patient, 'mutation($id: ID!) { cancelAppointment(id: $id, reason: "Feeling better") { id status } }', { id });
+    const cancelled = await stack.query(
+      patient,
+      'mutation($id: ID!) { cancelAppointment(id: $id, reason: "Feeling better") { id status } }',
+      { id },
+    );
     expect(cancelled.body.data!.cancelAppointment).toEqual({ id, status: 'CANCELLED' });
     expect(await freeSlots(SEEDED.clinician)).toContain(start);
-    const rebook = await stack.query({ role: 'SCHEDULER', sub: 'staff-1' }, BOOK, { input: { patientId: SEEDED.psyPatient, providerId: SEEDED.clinician, start, idempotencyKey: key() } });
+    const rebook = await stack.query({ role: 'SCHEDULER', sub: 'staff-1' }, BOOK, {
+      input: { patientId: SEEDED.psyPatient, providerId: SEEDED.clinician, start, idempotencyKey: key() },
+    });
     expect(rebook.body.errors).toBeUndefined();
   });
 
@@ -104,7 +122,9 @@ describe(`simultaneous bookings of one slot (${TEST_DATABASE})`, () => {
     const [start] = await freeSlots(provider.id, { role: 'SCHEDULER', sub: 'staff-0' });
     const attempts = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        stack.query({ role: 'SCHEDULER', sub: `staff-race-${i}` }, BOOK, { input: { patientId: SEEDED.patient, providerId: provider.id, start, idempotencyKey: `race-${i}-${Date.now()}` } }),
+        stack.query({ role: 'SCHEDULER', sub: `staff-race-${i}` }, BOOK, {
+          input: { patientId: SEEDED.patient, providerId: provider.id, start, idempotencyKey: `race-${i}-${Date.now()}` },
+        }),
       ),
     );
     const outcomes = attempts.map((a) => (a.body.errors ? codes(a)[0] : 'BOOKED'));

@@ -1,15 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLoaders as appointmentLoaders } from '@healthgraph/appointments/loaders';
 import { SEEDED } from '@healthgraph/db';
-import { type Principal } from '@healthgraph/platform';
 import { cacheKeyFrom, createScopedData, type ScopedCache } from '@healthgraph/kit';
 import { createLoaders as patientLoaders } from '@healthgraph/patients/loaders';
+import type { Principal } from '@healthgraph/platform';
 import { createLoaders as recordLoaders } from '@healthgraph/records/loaders';
-import { createLoaders as appointmentLoaders } from '@healthgraph/appointments/loaders';
 import { startStack } from '@healthgraph/stack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countStatements } from './helpers/database.js';
-import { startTestStack, testConfig, type TestStack } from './helpers/stack.js';
+import { startTestStack, type TestStack, testConfig } from './helpers/stack.js';
 
 const REDIS_URL = process.env.REDIS_URL;
 if (!REDIS_URL) console.warn('REDIS_URL is not set: the shared-cache tests (two replicas, Redis outage, what Redis holds) are skipped.');
@@ -45,7 +45,13 @@ describe('the role-scoped cache', () => {
     const warm = loadersFor(clinician);
     expect((await warm.patients.patientById.load(SEEDED.patient))?.bloodType).toBeTruthy();
     expect((await warm.records.allergies.load(SEEDED.patient)).length).toBeGreaterThan(0);
-    const reasons = await warm.appointments.appointmentsByPatient.load({ patientId: SEEDED.patient, from: new Date(0), to: new Date('2200-01-01'), size: 5, after: null });
+    const reasons = await warm.appointments.appointmentsByPatient.load({
+      patientId: SEEDED.patient,
+      from: new Date(0),
+      to: new Date('2200-01-01'),
+      size: 5,
+      after: null,
+    });
     expect(reasons.some((a) => a.reason)).toBe(true);
 
     const asBilling = loadersFor(billing);
@@ -53,22 +59,52 @@ describe('the role-scoped cache', () => {
     expect(billingView?.givenName).toBeTruthy();
     expect(billingView).not.toHaveProperty('bloodType');
     await expect(asBilling.records.allergies.load(SEEDED.patient)).rejects.toMatchObject({ extensions: { code: 'FORBIDDEN' } });
-    const billingPage = await asBilling.appointments.appointmentsByPatient.load({ patientId: SEEDED.patient, from: new Date(0), to: new Date('2200-01-01'), size: 5, after: null });
+    const billingPage = await asBilling.appointments.appointmentsByPatient.load({
+      patientId: SEEDED.patient,
+      from: new Date(0),
+      to: new Date('2200-01-01'),
+      size: 5,
+      after: null,
+    });
     expect(billingPage.length).toBe(reasons.length);
     expect(billingPage.every((a) => a.reason === null)).toBe(true);
 
     expect(await loadersFor(otherPatient).patients.patientById.load(SEEDED.patient)).toBeNull();
-    await expect(loadersFor(otherPatient).records.allergies.load(SEEDED.patient)).rejects.toMatchObject({ extensions: { code: 'NOT_FOUND' } });
+    await expect(loadersFor(otherPatient).records.allergies.load(SEEDED.patient)).rejects.toMatchObject({
+      extensions: { code: 'NOT_FOUND' },
+    });
     expect(await loadersFor(otherClinician).patients.patientById.load(SEEDED.patient)).toBeNull();
-    await expect(loadersFor(otherClinician).records.allergies.load(SEEDED.patient)).rejects.toMatchObject({ extensions: { code: 'NOT_FOUND' } });
+    await expect(loadersFor(otherClinician).records.allergies.load(SEEDED.patient)).rejects.toMatchObject({
+      extensions: { code: 'NOT_FOUND' },
+    });
   });
 
   it('keeps consent per clinician: a cached labelled row reaches only the clinician the patient consented for', async () => {
     const row = await stack.db.prisma.condition.findFirstOrThrow({ where: { patientId: SEEDED.psyPatient, sensitivity: 'PSY' } });
-    const colleague = await stack.db.prisma.provider.findFirstOrThrow({ where: { id: { notIn: [SEEDED.clinician, SEEDED.otherClinician] } } });
-    await stack.db.prisma.careTeamMember.create({ data: { id: `ctm-cache-${colleague.id}`, patientId: SEEDED.psyPatient, providerId: colleague.id, role: 'CONSULTING', periodStart: new Date('2020-01-01') } });
-    await stack.db.prisma.consent.create({ data: { id: `cns-cache-${colleague.id}`, patientId: SEEDED.psyPatient, providerId: colleague.id, label: 'PSY', grantedAt: new Date() } });
-    const consented = await loadersFor({ role: 'CLINICIAN', sub: colleague.id, purpose: 'TREAT' }).records.conditions.load(SEEDED.psyPatient);
+    const colleague = await stack.db.prisma.provider.findFirstOrThrow({
+      where: { id: { notIn: [SEEDED.clinician, SEEDED.otherClinician] } },
+    });
+    await stack.db.prisma.careTeamMember.create({
+      data: {
+        id: `ctm-cache-${colleague.id}`,
+        patientId: SEEDED.psyPatient,
+        providerId: colleague.id,
+        role: 'CONSULTING',
+        periodStart: new Date('2020-01-01'),
+      },
+    });
+    await stack.db.prisma.consent.create({
+      data: {
+        id: `cns-cache-${colleague.id}`,
+        patientId: SEEDED.psyPatient,
+        providerId: colleague.id,
+        label: 'PSY',
+        grantedAt: new Date(),
+      },
+    });
+    const consented = await loadersFor({ role: 'CLINICIAN', sub: colleague.id, purpose: 'TREAT' }).records.conditions.load(
+      SEEDED.psyPatient,
+    );
     expect(consented.map((c) => c.id)).toContain(row.id);
     const notConsented = await loadersFor(clinician).records.conditions.load(SEEDED.psyPatient);
     expect(notConsented.map((c) => c.id)).not.toContain(row.id);
@@ -79,7 +115,11 @@ describe('the role-scoped cache', () => {
     const before = structuredClone(stack.cache!.stats);
     for (let i = 0; i < 5; i++) {
       const loaders = loadersFor(clinician);
-      await Promise.all([loaders.patients.patientById.load(SEEDED.patient), loaders.records.allergies.load(SEEDED.patient), loaders.records.medications.load(SEEDED.patient)]);
+      await Promise.all([
+        loaders.patients.patientById.load(SEEDED.patient),
+        loaders.records.allergies.load(SEEDED.patient),
+        loaders.records.medications.load(SEEDED.patient),
+      ]);
     }
     const hits = stack.cache!.stats.clinical.hits - before.clinical.hits;
     const misses = stack.cache!.stats.clinical.misses - before.clinical.misses;
@@ -92,7 +132,13 @@ describe.skipIf(!REDIS_URL)('the shared cache across replicas (Redis)', () => {
   let replica: Awaited<ReturnType<typeof startStack>>;
   beforeAll(async () => {
     // A second stack over the same database and the same Redis key space: another replica.
-    replica = await startStack({ config: testConfig(), db: stack.db, seedPatients: 0, ephemeralPorts: true, redis: { ...testConfig().redis, prefix: prefixOf(stack.cache!) } });
+    replica = await startStack({
+      config: testConfig(),
+      db: stack.db,
+      seedPatients: 0,
+      ephemeralPorts: true,
+      redis: { ...testConfig().redis, prefix: prefixOf(stack.cache!) },
+    });
   });
   afterAll(() => replica?.close());
 
@@ -101,7 +147,11 @@ describe.skipIf(!REDIS_URL)('the shared cache across replicas (Redis)', () => {
     const list = `{ me { appointments(first: 100) { edges { node { id } } } } }`;
     const token = await stack.token(patient);
     const viaReplica = async () => {
-      const response = await fetch(replica.gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query: list }) });
+      const response = await fetch(replica.gatewayUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: list }),
+      });
       return ((await response.json()) as any).data.me.appointments.edges.map((e: any) => e.node.id) as string[];
     };
     const before = await viaReplica();
@@ -109,7 +159,10 @@ describe.skipIf(!REDIS_URL)('the shared cache across replicas (Redis)', () => {
     expect(statements.filter((sql) => sql.includes('"Appointment"'))).toEqual([]); // the replica now answers from its cache
 
     const from = new Date(Date.now() + 2 * 86_400_000);
-    const slots = await stack.query(patient, `{ provider(id: "${SEEDED.clinician}") { availableSlots(from: "${from.toISOString()}", to: "${new Date(from.getTime() + 7 * 86_400_000).toISOString()}") { start } } }`);
+    const slots = await stack.query(
+      patient,
+      `{ provider(id: "${SEEDED.clinician}") { availableSlots(from: "${from.toISOString()}", to: "${new Date(from.getTime() + 7 * 86_400_000).toISOString()}") { start } } }`,
+    );
     const start = (slots.body.data!.provider as any).availableSlots[0].start;
     const booked = await stack.query(patient, 'mutation($input: BookAppointmentInput!) { bookAppointment(input: $input) { id } }', {
       input: { patientId: SEEDED.patient, providerId: SEEDED.clinician, start, idempotencyKey: `replica-${Date.now()}` },
@@ -123,13 +176,18 @@ describe.skipIf(!REDIS_URL)('the shared cache across replicas (Redis)', () => {
 
   it('writes only encrypted, unlabelled, non-break-glass views to Redis', async () => {
     await stack.query({ role: 'PATIENT', sub: SEEDED.psyPatient }, '{ me { name { text } conditions { id } medications { id } } }');
-    await stack.query({ role: 'CLINICIAN', sub: SEEDED.otherClinician, purpose: 'BTG', reason: 'Code blue, ward 4' }, `{ patient(id: "${SEEDED.patient}") { bloodType allergies { id } } }`);
+    await stack.query(
+      { role: 'CLINICIAN', sub: SEEDED.otherClinician, purpose: 'BTG', reason: 'Code blue, ward 4' },
+      `{ patient(id: "${SEEDED.patient}") { bloodType allergies { id } } }`,
+    );
     const { createClient } = await import('@keyv/redis');
     const redis = createClient({ url: REDIS_URL });
     await redis.connect();
     try {
       const keys = await redis.keys(`${prefixOf(stack.cache!)}:*`);
-      const values = (await Promise.all(keys.filter((k) => !k.includes(':gen:')).map((k) => redis.get(k)))).filter((v): v is string => typeof v === 'string');
+      const values = (await Promise.all(keys.filter((k) => !k.includes(':gen:')).map((k) => redis.get(k)))).filter(
+        (v): v is string => typeof v === 'string',
+      );
       expect(values.length).toBeGreaterThan(0);
       const key = cacheKeyFrom(testConfig().cache.encryptionKey);
       const { createDecipheriv } = await import('node:crypto');
@@ -163,7 +221,13 @@ describe.skipIf(!REDIS_URL)('a Redis outage', () => {
     });
     redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
     await new Promise((resolve) => setTimeout(resolve, 300));
-    outage = await startStack({ config: testConfig(), db: stack.db, seedPatients: 0, ephemeralPorts: true, redis: { url: `redis://127.0.0.1:${port}`, prefix: 'outage' } });
+    outage = await startStack({
+      config: testConfig(),
+      db: stack.db,
+      seedPatients: 0,
+      ephemeralPorts: true,
+      redis: { url: `redis://127.0.0.1:${port}`, prefix: 'outage' },
+    });
   });
   afterAll(async () => {
     redis?.kill('SIGKILL');
@@ -174,7 +238,11 @@ describe.skipIf(!REDIS_URL)('a Redis outage', () => {
     const token = await stack.token({ role: 'CLINICIAN', sub: SEEDED.clinician });
     const ask = async () => {
       const response = await Promise.race([
-        fetch(outage.gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query: `{ patient(id: "${SEEDED.patient}") { name { text } allergies { id } } }` }) }),
+        fetch(outage.gatewayUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ query: `{ patient(id: "${SEEDED.patient}") { name { text } allergies { id } } }` }),
+        }),
         new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the request hung')), 5_000)),
       ]);
       return (await response.json()) as any;

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEEDED } from '@healthgraph/db';
 import { createGateway } from '@healthgraph/gateway';
 import type { Listening } from '@healthgraph/platform';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countStatements } from './helpers/database.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 
@@ -9,7 +9,10 @@ let stack: TestStack;
 let measuring: Listening;
 beforeAll(async () => {
   stack = await startTestStack({ seed: { patients: 20 } });
-  measuring = await createGateway({ config: { ...stack.config, cost: { ...stack.config.cost, mode: 'measure' } }, subgraphUrls: stack.subgraphUrls }).listen(0);
+  measuring = await createGateway({
+    config: { ...stack.config, cost: { ...stack.config.cost, mode: 'measure' } },
+    subgraphUrls: stack.subgraphUrls,
+  }).listen(0);
 });
 afterAll(async () => {
   await measuring?.close();
@@ -24,7 +27,11 @@ const EVERYTHING = '{ myPatients(first: 100) { edges { node { notes(first: 100) 
 
 async function post(url: string, caller: typeof clinician | { role: 'PATIENT'; sub: string }, query: string, extensions?: object) {
   const token = await stack.token(caller);
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, extensions }) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, extensions }),
+  });
   return { status: response.status, body: (await response.json()) as { data?: any; errors?: any[]; extensions?: any } };
 }
 
@@ -32,7 +39,10 @@ describe('demand control', () => {
   it('refuses an operation over budget before any subgraph is called', async () => {
     const { result, statements } = await countStatements(stack.db, () => post(stack.gatewayUrl, clinician, EVERYTHING));
     expect(result.status).toBe(400);
-    expect(result.body.errors![0].extensions).toMatchObject({ code: 'COST_ESTIMATED_TOO_EXPENSIVE', cost: { estimated: 20_701, budget: 5_000 } });
+    expect(result.body.errors![0].extensions).toMatchObject({
+      code: 'COST_ESTIMATED_TOO_EXPENSIVE',
+      cost: { estimated: 20_701, budget: 5_000 },
+    });
     expect(result.body.data ?? null).toBeNull();
     expect(statements).toEqual([]);
   });
@@ -42,7 +52,10 @@ describe('demand control', () => {
     expect(asClinician.status).toBe(200);
     expect(asClinician.body.data.myPatients.edges.length).toBeGreaterThan(0);
     const asPatient = await post(stack.gatewayUrl, { role: 'PATIENT', sub: SEEDED.patient }, PANEL);
-    expect(asPatient.body.errors![0].extensions).toMatchObject({ code: 'COST_ESTIMATED_TOO_EXPENSIVE', cost: { estimated: 2_301, budget: 2_000 } });
+    expect(asPatient.body.errors![0].extensions).toMatchObject({
+      code: 'COST_ESTIMATED_TOO_EXPENSIVE',
+      cost: { estimated: 2_301, budget: 2_000 },
+    });
   });
 
   it('reports estimated and actual cost when the request asks', async () => {
@@ -50,7 +63,12 @@ describe('demand control', () => {
     const edges = body.data.myPatients.edges as { node: { allergies: unknown[] } }[];
     const allergies = edges.reduce((n, e) => n + e.node.allergies.length, 0);
     // myPatients 1 + per patient (edge 1, node 1, name 1) + per allergy (allergy 1, code 1)
-    expect(body.extensions.cost).toEqual({ estimated: 2_301, actual: 1 + 3 * edges.length + 2 * allergies, budget: 5_000, mode: 'enforce' });
+    expect(body.extensions.cost).toEqual({
+      estimated: 2_301,
+      actual: 1 + 3 * edges.length + 2 * allergies,
+      budget: 5_000,
+      mode: 'enforce',
+    });
     const plain = await post(stack.gatewayUrl, clinician, PANEL);
     expect(plain.body.extensions?.cost).toBeUndefined();
   });

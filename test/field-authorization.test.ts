@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEEDED } from '@healthgraph/db';
 import { createGateway } from '@healthgraph/gateway';
 import { internalTokenKey, type Listening, signInternalToken } from '@healthgraph/platform';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countStatements } from './helpers/database.js';
 import { codes, startTestStack, type TestStack } from './helpers/stack.js';
 
@@ -20,12 +20,18 @@ afterAll(async () => {
 const billing = { role: 'BILLING' as const, sub: 'staff-billing-1' };
 const clinician = { role: 'CLINICIAN' as const, sub: SEEDED.clinician };
 const unauthorized = (response: { body: { errors?: { path?: unknown; extensions?: Record<string, unknown> }[] } }) =>
-  (response.body.errors ?? []).filter((e) => e.extensions?.code === 'UNAUTHORIZED_FIELD_OR_TYPE').map((e) => (e.path as string[]).join('.'));
-const noClinicalSql = (statements: string[]) => statements.filter((sql) => /"(Allergy|Medication|Condition|Observation|ClinicalNote)"/.test(sql));
+  (response.body.errors ?? [])
+    .filter((e) => e.extensions?.code === 'UNAUTHORIZED_FIELD_OR_TYPE')
+    .map((e) => (e.path as string[]).join('.'));
+const noClinicalSql = (statements: string[]) =>
+  statements.filter((sql) => /"(Allergy|Medication|Condition|Observation|ClinicalNote)"/.test(sql));
 
 describe('field rules from the SDL, enforced at the gateway', () => {
   it("gives billing demographics and appointments but not the appointment's reason", async () => {
-    const { body } = await stack.query(billing, `{ patient(id: "${SEEDED.patient}") { name { text } appointments(first: 2) { edges { node { start reason } } } } }`);
+    const { body } = await stack.query(
+      billing,
+      `{ patient(id: "${SEEDED.patient}") { name { text } appointments(first: 2) { edges { node { start reason } } } } }`,
+    );
     const patient = body.data!.patient as any;
     expect(patient.name.text).toBeTruthy();
     expect(patient.appointments.edges).toHaveLength(2);
@@ -107,12 +113,18 @@ describe('field rules from the SDL, enforced at the gateway', () => {
 
 describe('field rules enforced again in the subgraphs', () => {
   it('refuse a forbidden field in a direct _entities call, even with a genuine gateway token', async () => {
-    const token = await signInternalToken(internalTokenKey(stack.config.subgraphTokenSecret), { role: 'BILLING', sub: 'staff-billing-1', purpose: 'HPAYMT' }, 'req-entities-1');
+    const token = await signInternalToken(
+      internalTokenKey(stack.config.subgraphTokenSecret),
+      { role: 'BILLING', sub: 'staff-billing-1', purpose: 'HPAYMT' },
+      'req-entities-1',
+    );
     const { result, statements } = await countStatements(stack.db, async () => {
       const response = await fetch(stack.subgraphUrls.records, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify({ query: `{ _entities(representations: [{ __typename: "Patient", id: "${SEEDED.patient}" }]) { ... on Patient { allergies { id code { display } } } } }` }),
+        body: JSON.stringify({
+          query: `{ _entities(representations: [{ __typename: "Patient", id: "${SEEDED.patient}" }]) { ... on Patient { allergies { id code { display } } } } }`,
+        }),
       });
       return (await response.json()) as any;
     });

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEEDED } from '@healthgraph/db';
 import { createLogger } from '@healthgraph/platform';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 
 const lines: Record<string, unknown>[] = [];
@@ -26,14 +26,30 @@ describe('structured logs', () => {
     const response = await fetch(stack.gatewayUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-request-id': requestId },
-      body: JSON.stringify({ query: 'query Chart($id: ID!) { patient(id: $id) { name { text } allergies { id } } }', variables: { id: SEEDED.patient } }),
+      body: JSON.stringify({
+        query: 'query Chart($id: ID!) { patient(id: $id) { name { text } allergies { id } } }',
+        variables: { id: SEEDED.patient },
+      }),
     });
     expect(response.headers.get('x-request-id')).toBe(requestId);
     await new Promise((resolve) => setTimeout(resolve, 50));
     const mine = lines.filter((line) => line.requestId === requestId);
-    expect(mine.find((line) => line.msg === 'request')).toMatchObject({ level: 'info', operation: 'other', kind: 'query', role: 'CLINICIAN', status: 200, errors: [] });
-    expect(mine.filter((line) => line.msg === 'subgraph request').map((line) => line.subgraph).sort()).toEqual(['patients', 'records']);
+    expect(mine.find((line) => line.msg === 'request')).toMatchObject({
+      level: 'info',
+      operation: 'other',
+      kind: 'query',
+      role: 'CLINICIAN',
+      status: 200,
+      errors: [],
+    });
+    expect(
+      mine
+        .filter((line) => line.msg === 'subgraph request')
+        .map((line) => line.subgraph)
+        .sort(),
+    ).toEqual(['patients', 'records']);
     const text = JSON.stringify(lines);
-    for (const secret of [SEEDED.patient, SEEDED.clinician, patient.familyName, patient.mrn, token, 'allergies']) expect(text).not.toContain(secret);
+    for (const secret of [SEEDED.patient, SEEDED.clinician, patient.familyName, patient.mrn, token, 'allergies'])
+      expect(text).not.toContain(secret);
   });
 });

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEEDED } from '@healthgraph/db';
 import { DEFAULT_MANIFEST_PATH } from '@healthgraph/gateway/persisted-queries';
 import { startDefaultMetrics } from '@healthgraph/platform';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 
 let stack: TestStack;
@@ -12,7 +12,9 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.close());
 
-const chart = (JSON.parse(readFileSync(DEFAULT_MANIFEST_PATH, 'utf8')) as { operations: { name: string; body: string }[] }).operations.find((o) => o.name === 'PatientChart')!;
+const chart = (JSON.parse(readFileSync(DEFAULT_MANIFEST_PATH, 'utf8')) as { operations: { name: string; body: string }[] }).operations.find(
+  (o) => o.name === 'PatientChart',
+)!;
 
 /** The value of one sample line, e.g. value(text, 'healthgraph_errors_total{service="gateway",code="NOT_FOUND"}'). */
 function value(text: string, sample: string): number {
@@ -24,7 +26,12 @@ describe('Prometheus metrics', () => {
   it('are scraped from the gateway and every subgraph after real requests, without PHI', async () => {
     const clinician = { role: 'CLINICIAN' as const, sub: SEEDED.clinician };
     const token = await stack.token(clinician);
-    const send = (body: object) => fetch(stack.gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+    const send = (body: object) =>
+      fetch(stack.gatewayUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(body),
+      });
     await send({ query: chart.body, operationName: 'PatientChart', variables: { id: SEEDED.patient } });
     await send({ query: chart.body, operationName: 'PatientChart', variables: { id: SEEDED.patient } });
     // A client-chosen operation name (here carrying an MRN-like value) must never become a label.
@@ -33,8 +40,12 @@ describe('Prometheus metrics', () => {
     await stack.audit.flush();
 
     const gateway = await (await fetch(stack.gatewayUrl.replace('/graphql', '/metrics'))).text();
-    expect(value(gateway, 'healthgraph_request_duration_seconds_count{service="gateway",operation="PatientChart",kind="query"}')).toBeGreaterThanOrEqual(2);
-    expect(value(gateway, 'healthgraph_request_duration_seconds_count{service="gateway",operation="other",kind="query"}')).toBeGreaterThanOrEqual(2);
+    expect(
+      value(gateway, 'healthgraph_request_duration_seconds_count{service="gateway",operation="PatientChart",kind="query"}'),
+    ).toBeGreaterThanOrEqual(2);
+    expect(
+      value(gateway, 'healthgraph_request_duration_seconds_count{service="gateway",operation="other",kind="query"}'),
+    ).toBeGreaterThanOrEqual(2);
     expect(value(gateway, 'healthgraph_errors_total{service="gateway",code="NOT_FOUND"}')).toBeGreaterThanOrEqual(1);
     expect(value(gateway, 'healthgraph_errors_total{service="gateway",code="COST_ESTIMATED_TOO_EXPENSIVE"}')).toBeGreaterThanOrEqual(1);
     expect(value(gateway, 'healthgraph_cost_rejections_total')).toBeGreaterThanOrEqual(1);

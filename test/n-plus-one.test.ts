@@ -1,17 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCHEDULE_PROBE, writeScheduleFixture } from '@healthgraph/bench/schedule-fixture';
 import type { PrismaClient } from '@healthgraph/db';
 import { startStack } from '@healthgraph/stack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countStatements } from './helpers/database.js';
-import { startTestStack, testConfig, type TestStack } from './helpers/stack.js';
+import { startTestStack, type TestStack, testConfig } from './helpers/stack.js';
 
 const CLINICIAN = 'prv-n1';
 const DAYS = { 1: '2027-01-04', 10: '2027-01-05', 100: '2027-01-06' } as const;
 
 /** A clinician whose schedule holds 1, 10 and 100 appointments on three days, each with its own patient. */
 const scheduleFixture = (prisma: PrismaClient) =>
-  writeScheduleFixture(prisma, { providerId: CLINICIAN, idPrefix: 'n1', days: Object.fromEntries(Object.entries(DAYS).map(([count, day]) => [day, Number(count)])) });
-
+  writeScheduleFixture(prisma, {
+    providerId: CLINICIAN,
+    idPrefix: 'n1',
+    days: Object.fromEntries(Object.entries(DAYS).map(([count, day]) => [day, Number(count)])),
+  });
 
 let batched: TestStack;
 let naiveUrl: string;
@@ -22,7 +25,14 @@ beforeAll(async () => {
   batched = await startTestStack({ seed: { patients: 20 }, cache: { enabled: false } });
   await scheduleFixture(batched.db.prisma);
   // Same database, same gateway code, DataLoader batching switched off: the naive baseline.
-  const naive = await startStack({ config: testConfig(), db: batched.db, seedPatients: 0, ephemeralPorts: true, batching: false, cache: { ...testConfig().cache, enabled: false } });
+  const naive = await startStack({
+    config: testConfig(),
+    db: batched.db,
+    seedPatients: 0,
+    ephemeralPorts: true,
+    batching: false,
+    cache: { ...testConfig().cache, enabled: false },
+  });
   naiveUrl = naive.gatewayUrl;
   closeNaive = () => naive.close();
 });
@@ -39,7 +49,10 @@ async function statementsFor(n: keyof typeof DAYS, url = batched.gatewayUrl) {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify({ query: SCHEDULE_PROBE, variables: { provider: CLINICIAN, date: DAYS[n] } }),
     });
-    return (await response.json()) as { data: { provider: { schedule: { patient: { allergies: unknown[]; vitals: unknown[] } }[] } }; errors?: unknown };
+    return (await response.json()) as {
+      data: { provider: { schedule: { patient: { allergies: unknown[]; vitals: unknown[] } }[] } };
+      errors?: unknown;
+    };
   });
   expect(result.errors).toBeUndefined();
   const schedule = result.data.provider.schedule;

@@ -2,15 +2,15 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client';
+import { ApolloClient, gql, HttpLink, InMemoryCache } from '@apollo/client';
 import { createPersistedQueryLink } from '@apollo/client/link/persisted-queries';
 import { generatePersistedQueryIdsFromManifest } from '@apollo/persisted-query-lists';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEEDED } from '@healthgraph/db';
 import { createGateway } from '@healthgraph/gateway';
 import { DEFAULT_MANIFEST_PATH } from '@healthgraph/gateway/persisted-queries';
 import type { Listening } from '@healthgraph/platform';
 import type { StackConfig as Config } from '@healthgraph/stack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countStatements } from './helpers/database.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 
@@ -29,8 +29,15 @@ afterAll(async () => {
 });
 
 /** Another gateway over the same subgraphs, with its own persisted-query settings. */
-async function gatewayWith(persistedQueries: Partial<Config['persistedQueries']>, extra: Partial<Parameters<typeof createGateway>[0]> = {}) {
-  const listening = await createGateway({ config: { ...stack.config, persistedQueries: { ...stack.config.persistedQueries, ...persistedQueries } }, subgraphUrls: stack.subgraphUrls, ...extra }).listen(0);
+async function gatewayWith(
+  persistedQueries: Partial<Config['persistedQueries']>,
+  extra: Partial<Parameters<typeof createGateway>[0]> = {},
+) {
+  const listening = await createGateway({
+    config: { ...stack.config, persistedQueries: { ...stack.config.persistedQueries, ...persistedQueries } },
+    subgraphUrls: stack.subgraphUrls,
+    ...extra,
+  }).listen(0);
   gateways.push(listening);
   return `${listening.url}/graphql`;
 }
@@ -38,7 +45,13 @@ async function gatewayWith(persistedQueries: Partial<Config['persistedQueries']>
 /** An Apollo Client 4 whose every request body is recorded. */
 async function portalClient(uri: string, role: 'CLINICIAN' | 'PATIENT' | 'ADMIN', link: 'apq' | 'manifest') {
   const sent: Record<string, unknown>[] = [];
-  const token = await stack.token(role === 'ADMIN' ? { role, sub: 'staff-admin-1' } : role === 'PATIENT' ? { role, sub: SEEDED.patient } : { role, sub: SEEDED.clinician });
+  const token = await stack.token(
+    role === 'ADMIN'
+      ? { role, sub: 'staff-admin-1' }
+      : role === 'PATIENT'
+        ? { role, sub: SEEDED.patient }
+        : { role, sub: SEEDED.clinician },
+  );
   const http = new HttpLink({
     uri,
     headers: { authorization: `Bearer ${token}` },
@@ -54,9 +67,18 @@ async function portalClient(uri: string, role: 'CLINICIAN' | 'PATIENT' | 'ADMIN'
   return { client: new ApolloClient({ link: persisted.concat(http), cache: new InMemoryCache() }), sent };
 }
 
-async function post(uri: string, body: object, headers: Record<string, string> = {}, caller: Parameters<TestStack['token']>[0] = { role: 'CLINICIAN', sub: SEEDED.clinician }) {
+async function post(
+  uri: string,
+  body: object,
+  headers: Record<string, string> = {},
+  caller: Parameters<TestStack['token']>[0] = { role: 'CLINICIAN', sub: SEEDED.clinician },
+) {
   const token = await stack.token(caller);
-  const response = await fetch(uri, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers }, body: JSON.stringify(body) });
+  const response = await fetch(uri, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers },
+    body: JSON.stringify(body),
+  });
   return { status: response.status, body: (await response.json()) as { data?: any; errors?: { extensions?: { code?: string } }[] } };
 }
 const codeOf = (r: { body: { errors?: { extensions?: { code?: string } }[] } }) => r.body.errors?.[0]?.extensions?.code;
@@ -94,14 +116,23 @@ describe('automatic persisted queries (APQ)', () => {
     const extensions = { persistedQuery: { version: 1, sha256Hash: sha256(query) } };
     await post(stack.gatewayUrl, { query, extensions, variables: { id: SEEDED.clinician } }); // registers
     const token = await stack.token({ role: 'CLINICIAN', sub: SEEDED.clinician });
-    const search = new URLSearchParams({ extensions: JSON.stringify(extensions), variables: JSON.stringify({ id: SEEDED.clinician }), operationName: 'GetCard' });
-    const response = await fetch(`${stack.gatewayUrl}?${search}`, { headers: { authorization: `Bearer ${token}`, 'apollo-require-preflight': 'true' } });
+    const search = new URLSearchParams({
+      extensions: JSON.stringify(extensions),
+      variables: JSON.stringify({ id: SEEDED.clinician }),
+      operationName: 'GetCard',
+    });
+    const response = await fetch(`${stack.gatewayUrl}?${search}`, {
+      headers: { authorization: `Bearer ${token}`, 'apollo-require-preflight': 'true' },
+    });
     expect(response.status).toBe(200);
     expect(((await response.json()) as any).data.provider.id).toBe(SEEDED.clinician);
   });
 
   it('refuses text whose hash does not match the claimed sha256Hash', async () => {
-    const response = await post(stack.gatewayUrl, { query: '{ me { id } }', extensions: { persistedQuery: { version: 1, sha256Hash: sha256('{ patient(id: "x") { id } }') } } });
+    const response = await post(stack.gatewayUrl, {
+      query: '{ me { id } }',
+      extensions: { persistedQuery: { version: 1, sha256Hash: sha256('{ patient(id: "x") { id } }') } },
+    });
     expect(response.status).toBe(400);
     expect(codeOf(response)).toBe('PERSISTED_QUERY_HASH_MISMATCH');
   });
@@ -118,7 +149,9 @@ describe('trusted operations (the manifest)', () => {
   it('safelist: runs manifest operations by id (Apollo Client with the manifest) and by identical text', async () => {
     const uri = await gatewayWith({ mode: 'safelist' });
     const { client, sent } = await portalClient(uri, 'PATIENT', 'manifest');
-    const result = await client.query({ query: gql(readFileSync(new URL('../schema/operations/my-record.graphql', import.meta.url), 'utf8')) });
+    const result = await client.query({
+      query: gql(readFileSync(new URL('../schema/operations/my-record.graphql', import.meta.url), 'utf8')),
+    });
     expect((result.data as any).me.id).toBe(SEEDED.patient);
     expect(sent[0]!.query).toBeUndefined();
     expect((sent[0]!.extensions as any).persistedQuery.sha256Hash).toBe(op('MyRecord').id);
@@ -135,7 +168,9 @@ describe('trusted operations (the manifest)', () => {
     expect(statements).toEqual([]);
     const register = await post(uri, { query, extensions: { persistedQuery: { version: 1, sha256Hash: sha256(query) } } });
     expect(codeOf(register)).toBe('PERSISTED_QUERY_NOT_IN_LIST');
-    expect(codeOf(await post(uri, { extensions: { persistedQuery: { version: 1, sha256Hash: sha256(query) } } }))).toBe('PERSISTED_QUERY_NOT_IN_LIST');
+    expect(codeOf(await post(uri, { extensions: { persistedQuery: { version: 1, sha256Hash: sha256(query) } } }))).toBe(
+      'PERSISTED_QUERY_NOT_IN_LIST',
+    );
   });
 
   it('safelist: lets the configured bypass roles and client names through, and only those', async () => {
@@ -149,7 +184,10 @@ describe('trusted operations (the manifest)', () => {
 
   it('require_id: runs manifest operations by id only, even their exact text is refused', async () => {
     const uri = await gatewayWith({ mode: 'require_id' });
-    const byId = await post(uri, { extensions: { persistedQuery: { version: 1, sha256Hash: op('SearchProviders').id } }, variables: { name: 'a' } });
+    const byId = await post(uri, {
+      extensions: { persistedQuery: { version: 1, sha256Hash: op('SearchProviders').id } },
+      variables: { name: 'a' },
+    });
     expect(byId.body.data.searchProviders.edges.length).toBeGreaterThan(0);
     const byText = await post(uri, { query: op('SearchProviders').body, variables: { name: 'a' } });
     expect(byText.status).toBe(400);
@@ -167,28 +205,48 @@ describe('trusted operations (the manifest)', () => {
   });
 
   it('pre-plans the trusted operations, so their first request builds no plan', async () => {
-    const gateway = createGateway({ config: { ...stack.config, persistedQueries: { ...stack.config.persistedQueries, mode: 'safelist', bypassRoles: ['SCHEDULER'] } }, subgraphUrls: stack.subgraphUrls });
+    const gateway = createGateway({
+      config: { ...stack.config, persistedQueries: { ...stack.config.persistedQueries, mode: 'safelist', bypassRoles: ['SCHEDULER'] } },
+      subgraphUrls: stack.subgraphUrls,
+    });
     const listening = await gateway.listen(0);
     gateways.push(listening);
     expect(await gateway.prePlanned()).toBe(manifest.operations.length);
     const planner = (gateway.gateway as unknown as { queryPlanner: { buildQueryPlan: (...args: unknown[]) => unknown } }).queryPlanner;
     let built = 0;
     const build = planner.buildQueryPlan.bind(planner);
-    planner.buildQueryPlan = (...args: unknown[]) => (built++, build(...args));
+    planner.buildQueryPlan = (...args: unknown[]) => {
+      built++;
+      return build(...args);
+    };
     const uri = `${listening.url}/graphql`;
-    const first = await post(uri, { operationName: 'SearchProviders', extensions: { persistedQuery: { version: 1, sha256Hash: op('SearchProviders').id } }, variables: { name: 'a' } });
+    const first = await post(uri, {
+      operationName: 'SearchProviders',
+      extensions: { persistedQuery: { version: 1, sha256Hash: op('SearchProviders').id } },
+      variables: { name: 'a' },
+    });
     expect(first.body.data.searchProviders.edges.length).toBeGreaterThan(0);
     expect(built).toBe(0);
-    await post(uri, { query: '{ searchProviders(name: "b", first: 1) { edges { node { id } } } }' }, {}, { role: 'SCHEDULER', sub: 'staff-1' });
+    await post(
+      uri,
+      { query: '{ searchProviders(name: "b", first: 1) { edges { node { id } } } }' },
+      {},
+      { role: 'SCHEDULER', sub: 'staff-1' },
+    );
     expect(built).toBe(1); // an operation outside the list is planned on first use
   });
 
   it('reloads the manifest when the file changes', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'manifest-')), 'manifest.json');
-    const only = (names: string[]) => ({ format: 'apollo-persisted-query-manifest', version: 1, operations: manifest.operations.filter((o) => names.includes(o.name)) });
+    const only = (names: string[]) => ({
+      format: 'apollo-persisted-query-manifest',
+      version: 1,
+      operations: manifest.operations.filter((o) => names.includes(o.name)),
+    });
     writeFileSync(path, JSON.stringify(only(['MyRecord'])));
     const uri = await gatewayWith({ mode: 'require_id', manifestPath: path });
-    const ask = () => post(uri, { extensions: { persistedQuery: { version: 1, sha256Hash: op('SearchProviders').id } }, variables: { name: 'a' } });
+    const ask = () =>
+      post(uri, { extensions: { persistedQuery: { version: 1, sha256Hash: op('SearchProviders').id } }, variables: { name: 'a' } });
     expect(codeOf(await ask())).toBe('PERSISTED_QUERY_NOT_IN_LIST');
     writeFileSync(path, JSON.stringify(only(['MyRecord', 'SearchProviders'])));
     let answer = await ask();

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEEDED } from '@healthgraph/db';
 import type { Principal } from '@healthgraph/platform';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addConsentedClinician, allowedRows, callers, fieldAllowed, idsIn, PATIENT_FIELDS, patientVisible } from './helpers/policy.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 
@@ -35,14 +35,18 @@ describe('the policy matrix: role x purpose x relationship x label, field by fie
           const allowed = fieldAllowed(caller, field.coordinate) && (!field.via || fieldAllowed(caller, field.via));
           const visible = await patientVisible(stack.db.prisma, caller, target);
           if (!allowed) {
-            if (!codes.includes('UNAUTHORIZED_FIELD_OR_TYPE')) failures.push(`${label}: expected UNAUTHORIZED_FIELD_OR_TYPE, got ${JSON.stringify(codes)}`);
+            if (!codes.includes('UNAUTHORIZED_FIELD_OR_TYPE'))
+              failures.push(`${label}: expected UNAUTHORIZED_FIELD_OR_TYPE, got ${JSON.stringify(codes)}`);
             const value = patient?.[key];
-            if (value !== null && value !== undefined && field.coordinate !== 'Appointment.reason') failures.push(`${label}: leaked ${JSON.stringify(value)}`);
-            if (field.coordinate === 'Appointment.reason' && JSON.stringify(patient ?? {}).match(/"reason":"/)) failures.push(`${label}: leaked a reason`);
+            if (value !== null && value !== undefined && field.coordinate !== 'Appointment.reason')
+              failures.push(`${label}: leaked ${JSON.stringify(value)}`);
+            if (field.coordinate === 'Appointment.reason' && JSON.stringify(patient ?? {}).match(/"reason":"/))
+              failures.push(`${label}: leaked a reason`);
             return;
           }
           if (!visible) {
-            if (patient !== null || !codes.includes('NOT_FOUND')) failures.push(`${label}: expected null with NOT_FOUND, got ${JSON.stringify(body)}`);
+            if (patient !== null || !codes.includes('NOT_FOUND'))
+              failures.push(`${label}: expected null with NOT_FOUND, got ${JSON.stringify(body)}`);
             return;
           }
           if (codes.length > 0 || !patient) return void failures.push(`${label}: expected data, got ${JSON.stringify(body.errors)}`);
@@ -51,7 +55,8 @@ describe('the policy matrix: role x purpose x relationship x label, field by fie
           if ('kind' in field && field.kind) {
             const expected = await allowedRows(stack.db.prisma, caller, field.kind, target);
             const got = new Set(idsIn(value));
-            if (got.size !== expected.size || [...got].some((id) => !expected.has(id))) failures.push(`${label}: rows ${[...got].sort()} != ${[...expected].sort()}`);
+            if (got.size !== expected.size || [...got].some((id) => !expected.has(id)))
+              failures.push(`${label}: rows ${[...got].sort()} != ${[...expected].sort()}`);
           } else if (field.coordinate === 'Patient.appointments' || field.coordinate === 'Appointment.reason') {
             const rows = await stack.db.prisma.appointment.findMany({ where: { patientId: target } });
             const got = idsIn(value);
@@ -65,7 +70,10 @@ describe('the policy matrix: role x purpose x relationship x label, field by fie
           } else if (field.coordinate === 'Patient.mrn') {
             const row = await stack.db.prisma.patient.findUniqueOrThrow({ where: { id: target } });
             if (value !== row.mrn) failures.push(`${label}: mrn ${String(value)} != ${row.mrn}`);
-          } else if (['Patient.name', 'Patient.birthDate', 'Patient.careTeam'].includes(field.coordinate) && (value === null || value === undefined)) {
+          } else if (
+            ['Patient.name', 'Patient.birthDate', 'Patient.careTeam'].includes(field.coordinate) &&
+            (value === null || value === undefined)
+          ) {
             failures.push(`${label}: missing value`);
           }
         }),

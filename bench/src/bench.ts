@@ -17,15 +17,15 @@ import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { applyMigrations, isEmpty, openDatabase, seedDatabase } from '@healthgraph/db';
-import { SCHEDULE_PROBE, writeScheduleFixture } from './schedule-fixture.js';
-import { AuditLog, createLogger, DEFAULT_PURPOSE, type Role } from '@healthgraph/platform';
-import { loadStackConfig as loadConfig, mintDevToken, startStack, startSubgraphs, type SubgraphSet } from '@healthgraph/stack';
 import { DEFAULT_MANIFEST_PATH, TrustedOperations } from '@healthgraph/gateway/persisted-queries';
+import { AuditLog, createLogger, DEFAULT_PURPOSE, type Role } from '@healthgraph/platform';
+import { loadStackConfig as loadConfig, mintDevToken, type SubgraphSet, startStack, startSubgraphs } from '@healthgraph/stack';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { LoadResult } from './load.js';
-import { renderChart, renderMarkdown, type BenchReport, type NPlusOneRow, type VariantReport, summarise } from './report.js';
-import { type Caller, type WorkloadSpec } from './workload.js';
+import { type BenchReport, type NPlusOneRow, renderChart, renderMarkdown, summarise, type VariantReport } from './report.js';
+import { SCHEDULE_PROBE, writeScheduleFixture } from './schedule-fixture.js';
+import type { Caller, WorkloadSpec } from './workload.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const { values: flags } = parseArgs({
@@ -73,8 +73,25 @@ const scratch = mkdtempSync(join(tmpdir(), 'healthgraph-bench-'));
 const audit = new AuditLog(db.prisma, { spillPath: join(scratch, 'audit-spill.jsonl') });
 const quiet = createLogger(process.env.LOG_LEVEL ?? 'warn');
 const cachePrefix = `bench-${process.pid}`;
-const production = await startSubgraphs({ config: hostConfig, db, ephemeralPorts: true, batching: true, cache: { ...config.cache, enabled: true }, redis: { ...config.redis, prefix: cachePrefix }, audit, log: quiet });
-const naive = await startSubgraphs({ config: hostConfig, db, ephemeralPorts: true, batching: false, cache: { ...config.cache, enabled: false }, audit, log: quiet });
+const production = await startSubgraphs({
+  config: hostConfig,
+  db,
+  ephemeralPorts: true,
+  batching: true,
+  cache: { ...config.cache, enabled: true },
+  redis: { ...config.redis, prefix: cachePrefix },
+  audit,
+  log: quiet,
+});
+const naive = await startSubgraphs({
+  config: hostConfig,
+  db,
+  ephemeralPorts: true,
+  batching: false,
+  cache: { ...config.cache, enabled: false },
+  audit,
+  log: quiet,
+});
 
 // ---- Identity provider: an ES256 key behind a JWKS endpoint, as production verifies.
 const { publicKey, privateKey } = await generateKeyPair('ES256');
@@ -85,26 +102,59 @@ const jwksUrl = `http://127.0.0.1:${(idp.address() as AddressInfo).port}/jwks.js
 const ISSUER = 'https://idp.bench.local';
 const AUDIENCE = 'healthgraph';
 const clientToken = (role: Role, sub: string) =>
-  new SignJWT({ role, purpose: DEFAULT_PURPOSE[role] }).setProtectedHeader({ alg: 'ES256', kid: 'bench' }).setSubject(sub).setIssuer(ISSUER).setAudience(AUDIENCE).setIssuedAt().setExpirationTime('3h').sign(privateKey);
+  new SignJWT({ role, purpose: DEFAULT_PURPOSE[role] })
+    .setProtectedHeader({ alg: 'ES256', kid: 'bench' })
+    .setSubject(sub)
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime('3h')
+    .sign(privateKey);
 
 // ---- Callers: the 20 clinicians with the largest care teams, front-desk staff, 100 patients.
-const seededPatients = (await db.prisma.patient.findMany({ where: { NOT: { id: { startsWith: 'pat-bn1' } } }, select: { id: true }, orderBy: { id: 'asc' } })).map((p) => p.id);
-const teams = await db.prisma.careTeamMember.groupBy({ by: ['providerId'], where: { periodEnd: null, NOT: { providerId: N1_PROVIDER } }, _count: { patientId: true }, orderBy: { _count: { patientId: 'desc' } }, take: 20 });
+const seededPatients = (
+  await db.prisma.patient.findMany({ where: { NOT: { id: { startsWith: 'pat-bn1' } } }, select: { id: true }, orderBy: { id: 'asc' } })
+).map((p) => p.id);
+const teams = await db.prisma.careTeamMember.groupBy({
+  by: ['providerId'],
+  where: { periodEnd: null, NOT: { providerId: N1_PROVIDER } },
+  _count: { patientId: true },
+  orderBy: { _count: { patientId: 'desc' } },
+  take: 20,
+});
 const callers: Caller[] = [];
 for (const { providerId } of teams) {
-  const patients = (await db.prisma.careTeamMember.findMany({ where: { providerId, periodEnd: null }, select: { patientId: true } })).map((m) => m.patientId);
-  callers.push({ role: 'CLINICIAN', sub: providerId, purpose: DEFAULT_PURPOSE.CLINICIAN, token: await clientToken('CLINICIAN', providerId), patients });
+  const patients = (await db.prisma.careTeamMember.findMany({ where: { providerId, periodEnd: null }, select: { patientId: true } })).map(
+    (m) => m.patientId,
+  );
+  callers.push({
+    role: 'CLINICIAN',
+    sub: providerId,
+    purpose: DEFAULT_PURPOSE.CLINICIAN,
+    token: await clientToken('CLINICIAN', providerId),
+    patients,
+  });
 }
 for (let i = 1; i <= 5; i++) {
   const sub = `stf-desk-${i}`;
-  callers.push({ role: 'SCHEDULER', sub, purpose: DEFAULT_PURPOSE.SCHEDULER, token: await clientToken('SCHEDULER', sub), patients: seededPatients });
+  callers.push({
+    role: 'SCHEDULER',
+    sub,
+    purpose: DEFAULT_PURPOSE.SCHEDULER,
+    token: await clientToken('SCHEDULER', sub),
+    patients: seededPatients,
+  });
 }
 for (const id of seededPatients.filter((_, i) => i % Math.max(1, Math.floor(seededPatients.length / 100)) === 0).slice(0, 100)) {
   callers.push({ role: 'PATIENT', sub: id, purpose: DEFAULT_PURPOSE.PATIENT, token: await clientToken('PATIENT', id), patients: [id] });
 }
-const providers = (await db.prisma.provider.findMany({ where: { acceptingNewPatients: true, NOT: { id: N1_PROVIDER } }, select: { id: true } })).map((p) => p.id);
+const providers = (
+  await db.prisma.provider.findMany({ where: { acceptingNewPatients: true, NOT: { id: N1_PROVIDER } }, select: { id: true } })
+).map((p) => p.id);
 const specialties = (await db.prisma.provider.findMany({ distinct: ['specialty'], select: { specialty: true } })).map((p) => p.specialty);
-const operations = Object.fromEntries([...new TrustedOperations(DEFAULT_MANIFEST_PATH).operations].map((o) => [o.name, { id: o.id, body: o.body }]));
+const operations = Object.fromEntries(
+  [...new TrustedOperations(DEFAULT_MANIFEST_PATH).operations].map((o) => [o.name, { id: o.id, body: o.body }]),
+);
 const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
 
 // ---- Gateways, each in its own process; none outlives this one, however it ends.
@@ -133,7 +183,13 @@ async function answers(url: string): Promise<boolean> {
  * Starts a process with its output going to a file (a pipe to this busy process would fill up and
  * block the child's synchronous log writes, skewing its latency), and waits until `readyUrl` answers.
  */
-async function startProcess(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, readyUrl: string): Promise<ChildProcess> {
+async function startProcess(
+  name: string,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  readyUrl: string,
+): Promise<ChildProcess> {
   const logPath = join(scratch, `${name}.log`);
   const output = openSync(logPath, 'a');
   const child = spawn(command, args, { env, stdio: ['ignore', output, output], cwd: ROOT });
@@ -141,7 +197,8 @@ async function startProcess(name: string, command: string, args: string[], env: 
   children.push(child);
   const deadline = Date.now() + 60_000;
   while (!(await answers(readyUrl))) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${name} did not start:\n${readFileSync(logPath, 'utf8').slice(-4000)}`);
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`${name} did not start:\n${readFileSync(logPath, 'utf8').slice(-4000)}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   return child;
@@ -176,20 +233,41 @@ async function startOurGateway(name: string, subgraphs: SubgraphSet): Promise<{ 
     await own.close();
     env.PGLITE_DATA_DIR = dir;
   }
-  if (config.redis.url) Object.assign(env, { REDIS_URL: config.redis.url, CACHE_ENCRYPTION_KEY: randomBytes(32).toString('hex'), CACHE_PREFIX: `${cachePrefix}-gw-${port}` });
+  if (config.redis.url)
+    Object.assign(env, {
+      REDIS_URL: config.redis.url,
+      CACHE_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+      CACHE_PREFIX: `${cachePrefix}-gw-${port}`,
+    });
   const profile = flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${flags.profile}`] : [];
-  const child = await startProcess(name, process.execPath, [...profile, join(ROOT, 'gateway/dist/index.js')], env, `http://127.0.0.1:${port}/health`);
+  const child = await startProcess(
+    name,
+    process.execPath,
+    [...profile, join(ROOT, 'gateway/dist/index.js')],
+    env,
+    `http://127.0.0.1:${port}/health`,
+  );
   return { url: `http://127.0.0.1:${port}/graphql`, pid: child.pid! };
 }
 
 async function startHive(subgraphs: SubgraphSet): Promise<{ url: string; pid: number }> {
   const port = await freePort();
   let supergraph = readFileSync(join(ROOT, 'schema/supergraph.graphql'), 'utf8');
-  for (const [name, url] of Object.entries(subgraphs.subgraphUrls)) supergraph = supergraph.replace(new RegExp(`(@join__graph\\(name: "${name}", url: ")[^"]+`), `$1${url}`);
+  for (const [name, url] of Object.entries(subgraphs.subgraphUrls))
+    supergraph = supergraph.replace(new RegExp(`(@join__graph\\(name: "${name}", url: ")[^"]+`), `$1${url}`);
   const supergraphPath = join(scratch, 'supergraph.graphql');
   writeFileSync(supergraphPath, supergraph);
   const env = { PATH: process.env.PATH, NODE_ENV: 'production', PQ_MANIFEST: DEFAULT_MANIFEST_PATH };
-  const args = ['supergraph', supergraphPath, '--host', '127.0.0.1', '--port', String(port), '--config-path', join(ROOT, 'bench/hive-gateway.config.mjs')];
+  const args = [
+    'supergraph',
+    supergraphPath,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--config-path',
+    join(ROOT, 'bench/hive-gateway.config.mjs'),
+  ];
   const child = await startProcess('hive', join(ROOT, 'node_modules/.bin/hive-gateway'), args, env, `http://127.0.0.1:${port}/readiness`);
   return { url: `http://127.0.0.1:${port}/graphql`, pid: child.pid! };
 }
@@ -211,8 +289,22 @@ interface Variant {
 const ALL_VARIANTS: Variant[] = [
   { name: 'gateway', label: 'this gateway (production)', target: 'gateway', url: ours.url, pid: ours.pid, cache: production.cache },
   { name: 'hive', label: 'Hive Gateway 2.15.1', target: 'hive', url: hive.url, pid: hive.pid, cache: production.cache },
-  { name: 'naive', label: 'naive (DataLoader and cache off)', target: 'gateway', url: naiveGateway.url, pid: naiveGateway.pid, cache: undefined },
-  { name: 'subgraph', label: 'patients subgraph, direct', target: 'subgraph', url: production.subgraphUrls.patients, pid: undefined, cache: production.cache },
+  {
+    name: 'naive',
+    label: 'naive (DataLoader and cache off)',
+    target: 'gateway',
+    url: naiveGateway.url,
+    pid: naiveGateway.pid,
+    cache: undefined,
+  },
+  {
+    name: 'subgraph',
+    label: 'patients subgraph, direct',
+    target: 'subgraph',
+    url: production.subgraphUrls.patients,
+    pid: undefined,
+    cache: production.cache,
+  },
 ];
 const VARIANTS = ALL_VARIANTS.filter((v) => v.name === 'gateway' || chosen.has(v.name));
 
@@ -249,7 +341,10 @@ async function run(variant: Variant, mix: WorkloadSpec['mix'], connections: numb
     cacheHits: cacheAfter.hits - cacheBefore.hits,
     cacheMisses: cacheAfter.misses - cacheBefore.misses,
     cacheByClass: Object.fromEntries(
-      Object.entries(cacheAfter.byClass).map(([dataClass, { hits, misses }]) => [dataClass, { hits: hits - cacheBefore.byClass[dataClass]!.hits, misses: misses - cacheBefore.byClass[dataClass]!.misses }]),
+      Object.entries(cacheAfter.byClass).map(([dataClass, { hits, misses }]) => [
+        dataClass,
+        { hits: hits - cacheBefore.byClass[dataClass]!.hits, misses: misses - cacheBefore.byClass[dataClass]!.misses },
+      ]),
     ),
     gatewayCpuMs: cpuMs(variant.pid) - cpuBefore.gateway,
     subgraphCpuMs: cpuMs(process.pid) - cpuBefore.subgraphs,
@@ -310,18 +405,41 @@ async function phase(name: string, variants: Variant[], mix: WorkloadSpec['mix']
 }
 
 const report = (results: Map<Variant, Runs>): VariantReport[] =>
-  [...results].map(([variant, runs]) => summarise(variant.name, variant.label, runs, variant.cache !== undefined, variant.pid !== undefined, peakRssMb(variant.pid)));
+  [...results].map(([variant, runs]) =>
+    summarise(variant.name, variant.label, runs, variant.cache !== undefined, variant.pid !== undefined, peakRssMb(variant.pid)),
+  );
 
 try {
-  const mixResults = await phase('portal mix', VARIANTS.filter((v) => v.target !== 'subgraph'), 'portal', Number(flags.connections));
+  const mixResults = await phase(
+    'portal mix',
+    VARIANTS.filter((v) => v.target !== 'subgraph'),
+    'portal',
+    Number(flags.connections),
+  );
   const lookupResults = await phase('patient lookup', VARIANTS, 'lookup', Number(flags['lookup-connections']));
 
   // ---- N+1: the schedule probe through an in-process gateway, cache off so the loaders are what is counted.
   log('N+1 scaling...');
   const nPlusOne: NPlusOneRow[] = [];
   const scaling = {
-    dataloader: await startStack({ config: hostConfig, db, seedPatients: 0, ephemeralPorts: true, batching: true, cache: { ...config.cache, enabled: false }, log: quiet }),
-    naive: await startStack({ config: hostConfig, db, seedPatients: 0, ephemeralPorts: true, batching: false, cache: { ...config.cache, enabled: false }, log: quiet }),
+    dataloader: await startStack({
+      config: hostConfig,
+      db,
+      seedPatients: 0,
+      ephemeralPorts: true,
+      batching: true,
+      cache: { ...config.cache, enabled: false },
+      log: quiet,
+    }),
+    naive: await startStack({
+      config: hostConfig,
+      db,
+      seedPatients: 0,
+      ephemeralPorts: true,
+      batching: false,
+      cache: { ...config.cache, enabled: false },
+      log: quiet,
+    }),
   };
   const token = await mintDevToken(config.jwt, { role: 'CLINICIAN', sub: N1_PROVIDER });
   for (const [date, appointments] of Object.entries(N1_DAYS)) {
@@ -332,23 +450,40 @@ try {
       for (const which of (i % 2 === 0 ? ['dataloader', 'naive'] : ['naive', 'dataloader']) as (keyof typeof scaling)[]) {
         const before = statements;
         const started = performance.now();
-        const response = await fetch(scaling[which].gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query: SCHEDULE_PROBE, variables: { provider: N1_PROVIDER, date } }) });
+        const response = await fetch(scaling[which].gatewayUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ query: SCHEDULE_PROBE, variables: { provider: N1_PROVIDER, date } }),
+        });
         const body = (await response.json()) as { data?: { provider: { schedule: unknown[] } }; errors?: unknown };
-        if (body.errors || body.data?.provider.schedule.length !== appointments) throw new Error(`schedule probe failed: ${JSON.stringify(body).slice(0, 500)}`);
+        if (body.errors || body.data?.provider.schedule.length !== appointments)
+          throw new Error(`schedule probe failed: ${JSON.stringify(body).slice(0, 500)}`);
         if (i < 0) continue;
         samples[which].push(performance.now() - started);
         sql[which] += statements - before;
       }
     }
-    nPlusOne.push({ appointments, dataloader: { statements: sql.dataloader / repeats, samples: samples.dataloader }, naive: { statements: sql.naive / repeats, samples: samples.naive } });
+    nPlusOne.push({
+      appointments,
+      dataloader: { statements: sql.dataloader / repeats, samples: samples.dataloader },
+      naive: { statements: sql.naive / repeats, samples: samples.naive },
+    });
   }
   await scaling.dataloader.close();
   await scaling.naive.close();
 
-  const dbVersion = config.databaseUrl ? ((await db.prisma.$queryRawUnsafe<{ version: string }[]>('select version()'))[0]?.version.split(' on ')[0] ?? 'PostgreSQL') : 'PGlite (embedded PostgreSQL)';
+  const dbVersion = config.databaseUrl
+    ? ((await db.prisma.$queryRawUnsafe<{ version: string }[]>('select version()'))[0]?.version.split(' on ')[0] ?? 'PostgreSQL')
+    : 'PGlite (embedded PostgreSQL)';
   const result: BenchReport = {
     date: new Date().toISOString(),
-    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGb: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version },
+    machine: {
+      cpu: cpus()[0]?.model ?? 'unknown',
+      cores: cpus().length,
+      memoryGb: Math.round(totalmem() / 2 ** 30),
+      kernel: release(),
+      node: process.version,
+    },
     setup: {
       database: dbVersion,
       cache: config.redis.url ? 'Redis (L2) + in-process (L1)' : 'in-process only',
@@ -357,7 +492,9 @@ try {
       rounds,
       connections: Number(flags.connections),
       lookupConnections: Number(flags['lookup-connections']),
-      ourGateway: config.databaseUrl ? 'NODE_ENV=production' : 'production settings on the embedded database (NODE_ENV=production requires PostgreSQL)',
+      ourGateway: config.databaseUrl
+        ? 'NODE_ENV=production'
+        : 'production settings on the embedded database (NODE_ENV=production requires PostgreSQL)',
     },
     mix: report(mixResults),
     lookup: report(lookupResults),

@@ -18,9 +18,18 @@ await applyMigrations(db.adapterFactory);
 if (await isEmpty(db.prisma)) await seedDatabase(db.prisma, { patients: Number(values.patients) });
 
 const prefix = `bench-${process.pid}`;
-const cached = await startStack({ config, db, seedPatients: 0, ephemeralPorts: true, cache: { ...config.cache, enabled: true }, redis: { ...config.redis, prefix } });
+const cached = await startStack({
+  config,
+  db,
+  seedPatients: 0,
+  ephemeralPorts: true,
+  cache: { ...config.cache, enabled: true },
+  redis: { ...config.redis, prefix },
+});
 const uncached = await startStack({ config, db, seedPatients: 0, ephemeralPorts: true, cache: { ...config.cache, enabled: false } });
-const team = (await db.prisma.careTeamMember.findMany({ where: { providerId: SEEDED.clinician, periodEnd: null }, select: { patientId: true } })).map((m) => m.patientId);
+const team = (
+  await db.prisma.careTeamMember.findMany({ where: { providerId: SEEDED.clinician, periodEnd: null }, select: { patientId: true } })
+).map((m) => m.patientId);
 const token = await mintDevToken(config.jwt, { role: 'CLINICIAN', sub: SEEDED.clinician });
 const CHART = `query Chart($id: ID!) { patient(id: $id) { name { text } birthDate bloodType allergies { code { display } } medications { code { display } }
   conditions { code { display } } vitals(last: 5) { value unit } appointments(first: 5) { edges { node { start status } } } } }`;
@@ -32,7 +41,11 @@ db.onQuery((sql) => {
 async function read(url: string, id: string): Promise<{ ms: number; statements: number }> {
   const before = statements;
   const started = performance.now();
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query: CHART, variables: { id } }) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: CHART, variables: { id } }),
+  });
   const body = (await response.json()) as { errors?: unknown };
   if (body.errors) throw new Error(`unexpected errors: ${JSON.stringify(body.errors)}`);
   return { ms: performance.now() - started, statements: statements - before };
@@ -57,10 +70,16 @@ for (let i = 0; i < requests; i++) {
   }
 }
 
-const quantile = (xs: number[], q: number) => nearestRank([...xs].sort((a, b) => a - b), q);
+const quantile = (xs: number[], q: number) =>
+  nearestRank(
+    [...xs].sort((a, b) => a - b),
+    q,
+  );
 const row = (name: string, xs: number[], statementsPerRequest: number) =>
   `| ${name} | ${quantile(xs, 0.5).toFixed(2)} | ${quantile(xs, 0.95).toFixed(2)} | ${quantile(xs, 0.99).toFixed(2)} | ${(xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(2)} | ${statementsPerRequest.toFixed(2)} |`;
-console.log(`\n${requests} chart reads per variant over ${team.length} care-team patients, ${db.kind}${config.redis.url ? ' + Redis' : ''}, interleaved\n`);
+console.log(
+  `\n${requests} chart reads per variant over ${team.length} care-team patients, ${db.kind}${config.redis.url ? ' + Redis' : ''}, interleaved\n`,
+);
 console.log('| cache | p50 ms | p95 ms | p99 ms | mean ms | SQL statements / request |\n| --- | --- | --- | --- | --- | --- |');
 console.log(row('on', samples.on, sql.on / requests));
 console.log(row('off', samples.off, sql.off / requests));

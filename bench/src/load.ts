@@ -5,9 +5,19 @@
  * to the moment it hands back the parsed response.
  */
 import { readFileSync } from 'node:fs';
-import autocannon from 'autocannon';
 import { internalTokenKey, signInternalToken } from '@healthgraph/platform';
-import { answered, type Caller, EXPECTED_CODES, type FlowContext, type Kind, KINDS, PORTAL_CYCLE, Planner, type WorkloadSpec } from './workload.js';
+import autocannon from 'autocannon';
+import {
+  answered,
+  type Caller,
+  EXPECTED_CODES,
+  type FlowContext,
+  KINDS,
+  type Kind,
+  Planner,
+  PORTAL_CYCLE,
+  type WorkloadSpec,
+} from './workload.js';
 
 export interface KindResult {
   /** Milliseconds, one per completed request. */
@@ -23,18 +33,32 @@ export interface LoadResult {
   requests: number;
   byKind: Record<Kind, KindResult>;
   /** autocannon's own figures for the whole run, as a cross-check. */
-  autocannon: { requestsPerSecond: number; latencyP50: number; latencyP99: number; non2xx: number; timeouts: number; connectionErrors: number };
+  autocannon: {
+    requestsPerSecond: number;
+    latencyP50: number;
+    latencyP99: number;
+    non2xx: number;
+    timeouts: number;
+    connectionErrors: number;
+  };
 }
 
 const spec = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as WorkloadSpec;
 const planner = new Planner(spec);
-const byKind = Object.fromEntries(KINDS.map((kind) => [kind, { latencies: [], errors: {}, expected: 0 }])) as unknown as Record<Kind, KindResult>;
+const byKind = Object.fromEntries(KINDS.map((kind) => [kind, { latencies: [], errors: {}, expected: 0 }])) as unknown as Record<
+  Kind,
+  KindResult
+>;
 
 // Targets that do not verify client tokens get the subgraph token this gateway would have signed, renewed well within its lifetime.
 const internalTokens = new Map<Caller, string>();
 async function signAll(): Promise<void> {
   const key = internalTokenKey(spec.subgraphTokenSecret!);
-  for (const caller of spec.callers) internalTokens.set(caller, await signInternalToken(key, { role: caller.role, sub: caller.sub, purpose: caller.purpose }, `bench-${process.pid}`));
+  for (const caller of spec.callers)
+    internalTokens.set(
+      caller,
+      await signInternalToken(key, { role: caller.role, sub: caller.sub, purpose: caller.purpose }, `bench-${process.pid}`),
+    );
 }
 if (spec.target !== 'gateway') {
   await signAll();
@@ -49,7 +73,12 @@ function step(kind: Kind) {
       const planned = planner.plan(kind, context);
       context.kind = planned.kind;
       context.sentAt = performance.now();
-      return { ...request, method: 'POST', headers: { 'content-type': 'application/json', authorization: authorization(planned.caller) }, body: planned.body };
+      return {
+        ...request,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: authorization(planned.caller) },
+        body: planned.body,
+      };
     },
     onResponse(status: number, body: string, context: FlowContext) {
       const kind = context.kind!;
@@ -61,7 +90,14 @@ function step(kind: Kind) {
       } catch {
         parsed = undefined;
       }
-      const code = status !== 200 ? `HTTP_${status}` : parsed?.errors?.length ? (parsed.errors[0]!.extensions?.code ?? 'UNCODED') : !answered(kind, parsed?.data) ? 'NO_DATA' : undefined;
+      const code =
+        status !== 200
+          ? `HTTP_${status}`
+          : parsed?.errors?.length
+            ? (parsed.errors[0]!.extensions?.code ?? 'UNCODED')
+            : !answered(kind, parsed?.data)
+              ? 'NO_DATA'
+              : undefined;
       if (kind === 'available slots') {
         const provider = parsed?.data?.provider as { availableSlots?: { start: string }[] } | null | undefined;
         context.slots = provider?.availableSlots ?? [];

@@ -6,27 +6,43 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Agent, request } from 'undici';
 import { applyMigrations, isEmpty, openDatabase, SEEDED, seedDatabase } from '@healthgraph/db';
-import { loadStackConfig as loadConfig, mintDevToken, startStack } from '@healthgraph/stack';
 import { DEFAULT_MANIFEST_PATH } from '@healthgraph/gateway/persisted-queries';
+import { loadStackConfig as loadConfig, mintDevToken, startStack } from '@healthgraph/stack';
+import { Agent, request } from 'undici';
 import { quantile as nearestRank } from './report.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, concurrency: { type: 'string', default: '16' }, operation: { type: 'string', default: 'PatientChart' } } });
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '20' },
+    concurrency: { type: 'string', default: '16' },
+    operation: { type: 'string', default: 'PatientChart' },
+  },
+});
 const seconds = Number(values.seconds);
 const concurrency = Number(values.concurrency);
 const config = loadConfig({ ...process.env, NODE_ENV: 'test', PQ_MODE: 'safelist' });
 const db = await openDatabase({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : 'memory://' });
 await applyMigrations(db.adapterFactory);
 if (await isEmpty(db.prisma)) await seedDatabase(db.prisma, { patients: 500 });
-const stack = await startStack({ config, db, seedPatients: 0, ephemeralPorts: true, redis: { ...config.redis, prefix: `bench-pq-${process.pid}` } });
+const stack = await startStack({
+  config,
+  db,
+  seedPatients: 0,
+  ephemeralPorts: true,
+  redis: { ...config.redis, prefix: `bench-pq-${process.pid}` },
+});
 
 const manifest = JSON.parse(readFileSync(DEFAULT_MANIFEST_PATH, 'utf8')) as { operations: { id: string; name: string; body: string }[] };
 const operation = manifest.operations.find((o) => o.name === values.operation)!;
 const token = await mintDevToken(config.jwt, { role: 'CLINICIAN', sub: SEEDED.clinician });
 const variables = { id: SEEDED.patient };
 const bodies = {
-  'by id': JSON.stringify({ operationName: operation.name, variables, extensions: { persistedQuery: { version: 1, sha256Hash: operation.id } } }),
+  'by id': JSON.stringify({
+    operationName: operation.name,
+    variables,
+    extensions: { persistedQuery: { version: 1, sha256Hash: operation.id } },
+  }),
   'full text': JSON.stringify({ operationName: operation.name, variables, query: operation.body }),
 };
 const dispatcher = new Agent({ connections: concurrency, keepAliveTimeout: 30_000 });
@@ -40,7 +56,12 @@ async function round(body: string, ms: number): Promise<{ requests: number; erro
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < until) {
         const started = performance.now();
-        const response = await request(url, { method: 'POST', dispatcher, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
+        const response = await request(url, {
+          method: 'POST',
+          dispatcher,
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body,
+        });
         const text = await response.body.text();
         if (response.statusCode !== 200 || text.includes('"errors"')) errors++;
         latencies.push(performance.now() - started);
@@ -52,7 +73,10 @@ async function round(body: string, ms: number): Promise<{ requests: number; erro
 
 await round(bodies['by id'], 2_000); // warm-up: connections, caches, JIT
 await round(bodies['full text'], 2_000);
-const totals = { 'by id': { requests: 0, errors: 0, latencies: [] as number[] }, 'full text': { requests: 0, errors: 0, latencies: [] as number[] } };
+const totals = {
+  'by id': { requests: 0, errors: 0, latencies: [] as number[] },
+  'full text': { requests: 0, errors: 0, latencies: [] as number[] },
+};
 const rounds = Math.max(2, Math.round(seconds / 2));
 for (let i = 0; i < rounds; i++) {
   for (const variant of (i % 2 === 0 ? ['by id', 'full text'] : ['full text', 'by id']) as (keyof typeof bodies)[]) {
@@ -62,11 +86,19 @@ for (let i = 0; i < rounds; i++) {
     totals[variant].latencies.push(...result.latencies);
   }
 }
-const quantile = (xs: number[], q: number) => nearestRank([...xs].sort((a, b) => a - b), q);
-console.log(`\n${operation.name} as a clinician, ${concurrency} concurrent, ${rounds} alternating 1-second rounds each, ${db.kind}${config.redis.url ? ' + Redis' : ''}\n`);
+const quantile = (xs: number[], q: number) =>
+  nearestRank(
+    [...xs].sort((a, b) => a - b),
+    q,
+  );
+console.log(
+  `\n${operation.name} as a clinician, ${concurrency} concurrent, ${rounds} alternating 1-second rounds each, ${db.kind}${config.redis.url ? ' + Redis' : ''}\n`,
+);
 console.log('| sent as | req/s | p50 ms | p99 ms | errors |\n| --- | --- | --- | --- | --- |');
 for (const [variant, t] of Object.entries(totals)) {
-  console.log(`| ${variant} | ${(t.requests / rounds).toFixed(0)} | ${quantile(t.latencies, 0.5).toFixed(2)} | ${quantile(t.latencies, 0.99).toFixed(2)} | ${t.errors} |`);
+  console.log(
+    `| ${variant} | ${(t.requests / rounds).toFixed(0)} | ${quantile(t.latencies, 0.5).toFixed(2)} | ${quantile(t.latencies, 0.99).toFixed(2)} | ${t.errors} |`,
+  );
 }
 console.log(`\nthroughput ratio by id / full text: ${(totals['by id'].requests / totals['full text'].requests).toFixed(2)}x`);
 await dispatcher.close();

@@ -1,6 +1,6 @@
 /** Turns the benchmark's raw runs into figures, a Markdown report and an SVG chart. */
 import type { LoadResult } from './load.js';
-import { type Kind, KINDS } from './workload.js';
+import { KINDS, type Kind } from './workload.js';
 
 export interface Latency {
   count: number;
@@ -68,7 +68,14 @@ interface Run {
   subgraphCpuMs: number;
 }
 
-export function summarise(name: string, label: string, runs: Run[], cached: boolean, hasGateway: boolean, peakRssMb: number | undefined): VariantReport {
+export function summarise(
+  name: string,
+  label: string,
+  runs: Run[],
+  cached: boolean,
+  hasGateway: boolean,
+  peakRssMb: number | undefined,
+): VariantReport {
   const samples: Partial<Record<Kind, number[]>> = {};
   const errors: Record<string, number> = {};
   let slotConflicts = 0;
@@ -79,7 +86,10 @@ export function summarise(name: string, label: string, runs: Run[], cached: bool
     seconds += load.seconds;
     for (const kind of KINDS) {
       const result = load.byKind[kind];
-      if (result.latencies.length) (samples[kind] ??= []).push(...result.latencies);
+      if (result.latencies.length) {
+        samples[kind] ??= [];
+        samples[kind].push(...result.latencies);
+      }
       slotConflicts += result.expected;
       for (const [code, n] of Object.entries(result.errors)) errors[code] = (errors[code] ?? 0) + n;
     }
@@ -87,7 +97,8 @@ export function summarise(name: string, label: string, runs: Run[], cached: bool
   const cacheByClass: Record<string, { hits: number; misses: number }> = {};
   for (const run of runs) {
     for (const [dataClass, { hits, misses }] of Object.entries(run.cacheByClass)) {
-      const total = (cacheByClass[dataClass] ??= { hits: 0, misses: 0 });
+      cacheByClass[dataClass] ??= { hits: 0, misses: 0 };
+      const total = cacheByClass[dataClass];
       total.hits += hits;
       total.misses += misses;
     }
@@ -118,7 +129,9 @@ const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
 const errorText = (v: VariantReport) => {
   const total = Object.values(v.errors).reduce((a, b) => a + b, 0);
   if (total === 0) return '0';
-  return `${total} (${Object.entries(v.errors).map(([code, n]) => `${code} ${n}`).join(', ')})`;
+  return `${total} (${Object.entries(v.errors)
+    .map(([code, n]) => `${code} ${n}`)
+    .join(', ')})`;
 };
 
 function variantTable(variants: VariantReport[]): string {
@@ -166,12 +179,22 @@ export function renderMarkdown(report: BenchReport): string {
     variantTable(report.mix),
     '',
     'Ratios, this gateway to:',
-    hive ? `- Hive Gateway: throughput ${ratio(mine.throughput, hive.throughput)}, p99 ${ratio(mine.latency.p99, hive.latency.p99)} (below 1 is faster)` : '',
-    hive && mine.gatewayCpuMsPerOperation && hive.gatewayCpuMsPerOperation ? `- Hive Gateway, CPU per operation in the gateway process: ${ratio(mine.gatewayCpuMsPerOperation, hive.gatewayCpuMsPerOperation)} (below 1 is cheaper)` : '',
-    naive ? `- the naive stack: throughput ${ratio(mine.throughput, naive.throughput)}, SQL statements per operation ${mine.sqlPerOperation.toFixed(2)} vs ${naive.sqlPerOperation.toFixed(2)}` : '',
+    hive
+      ? `- Hive Gateway: throughput ${ratio(mine.throughput, hive.throughput)}, p99 ${ratio(mine.latency.p99, hive.latency.p99)} (below 1 is faster)`
+      : '',
+    hive && mine.gatewayCpuMsPerOperation && hive.gatewayCpuMsPerOperation
+      ? `- Hive Gateway, CPU per operation in the gateway process: ${ratio(mine.gatewayCpuMsPerOperation, hive.gatewayCpuMsPerOperation)} (below 1 is cheaper)`
+      : '',
+    naive
+      ? `- the naive stack: throughput ${ratio(mine.throughput, naive.throughput)}, SQL statements per operation ${mine.sqlPerOperation.toFixed(2)} vs ${naive.sqlPerOperation.toFixed(2)}`
+      : '',
     `- Bookings that lost a race for a slot (SLOT_UNAVAILABLE, expected): ${report.mix.map((v) => `${v.name} ${v.slotConflicts}`).join(', ')}`,
     '',
-    mine.cacheByClass ? `Cache hit rate per data class (this gateway's runs): ${Object.entries(mine.cacheByClass).map(([c, { hits, misses }]) => `${c} ${((100 * hits) / (hits + misses)).toFixed(1)}%`).join(', ')}.` : '',
+    mine.cacheByClass
+      ? `Cache hit rate per data class (this gateway's runs): ${Object.entries(mine.cacheByClass)
+          .map(([c, { hits, misses }]) => `${c} ${((100 * hits) / (hits + misses)).toFixed(1)}%`)
+          .join(', ')}.`
+      : '',
     '',
     'Latency per operation kind:',
     '',
@@ -181,19 +204,24 @@ export function renderMarkdown(report: BenchReport): string {
     '',
     variantTable(report.lookup),
     '',
-    direct ? `This gateway reaches ${ratio(lookupMine.throughput, direct.throughput)} of the subgraph's own throughput; p50 ${ms(lookupMine.latency.p50)} ms vs ${ms(direct.latency.p50)} ms direct.` : '',
+    direct
+      ? `This gateway reaches ${ratio(lookupMine.throughput, direct.throughput)} of the subgraph's own throughput; p50 ${ms(lookupMine.latency.p50)} ms vs ${ms(direct.latency.p50)} ms direct.`
+      : '',
     '',
-    '## N+1: a clinician\'s day schedule with each patient\'s allergies and latest vitals (cache off)',
+    "## N+1: a clinician's day schedule with each patient's allergies and latest vitals (cache off)",
     '',
     '| appointments | SQL statements, DataLoader | SQL statements, naive | p50 ms, DataLoader | p50 ms, naive |',
     '| ---: | ---: | ---: | ---: | ---: |',
-    ...report.nPlusOne.map((row) => `| ${row.appointments} | ${row.dataloader.statements.toFixed(1)} | ${row.naive.statements.toFixed(1)} | ${ms(latencyOf(row.dataloader.samples).p50)} | ${ms(latencyOf(row.naive.samples).p50)} |`),
+    ...report.nPlusOne.map(
+      (row) =>
+        `| ${row.appointments} | ${row.dataloader.statements.toFixed(1)} | ${row.naive.statements.toFixed(1)} | ${ms(latencyOf(row.dataloader.samples).p50)} | ${ms(latencyOf(row.naive.samples).p50)} |`,
+    ),
     '',
   ];
   return `${lines.filter((line, i, all) => !(line === '' && all[i - 1] === '')).join('\n')}\n`;
 }
 
-const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** Two bar panels: throughput per variant, and p50/p95/p99 per variant, for the portal mix and the lookup. */
 export function renderChart(report: BenchReport): string {
@@ -207,7 +235,7 @@ export function renderChart(report: BenchReport): string {
   const parts: string[] = [];
   panels.forEach((panel, row) => {
     const top = 40 + row * (panelHeight + 60);
-    parts.push(`<text x="20" y="${top - 12}" font-size="16" font-weight="bold">${escape(panel.title)}</text>`);
+    parts.push(`<text x="20" y="${top - 12}" font-size="16" font-weight="bold">${escapeXml(panel.title)}</text>`);
     // Left: throughput bars.
     const maxThroughput = Math.max(...panel.variants.map((v) => v.throughput));
     const barWidth = 360 / panel.variants.length;
@@ -218,7 +246,9 @@ export function renderChart(report: BenchReport): string {
       const y = top + panelHeight - 50 - h;
       parts.push(`<rect x="${x}" y="${y}" width="${barWidth - 16}" height="${h}" fill="${colours[i % colours.length]}"/>`);
       parts.push(`<text x="${x + (barWidth - 16) / 2}" y="${y - 4}" font-size="12" text-anchor="middle">${v.throughput.toFixed(0)}</text>`);
-      parts.push(`<text x="${x + (barWidth - 16) / 2}" y="${top + panelHeight - 32}" font-size="11" text-anchor="middle">${escape(v.name)}</text>`);
+      parts.push(
+        `<text x="${x + (barWidth - 16) / 2}" y="${top + panelHeight - 32}" font-size="11" text-anchor="middle">${escapeXml(v.name)}</text>`,
+      );
     });
     // Right: latency percentiles, grouped per variant.
     const left = 480;
@@ -231,17 +261,21 @@ export function renderChart(report: BenchReport): string {
         const w = (group - 16) / 3;
         const x = left + i * group + j * w;
         const y = top + panelHeight - 50 - h;
-        parts.push(`<rect x="${x}" y="${y}" width="${w - 2}" height="${h}" fill="${colours[i % colours.length]}" fill-opacity="${0.45 + 0.25 * j}"/>`);
+        parts.push(
+          `<rect x="${x}" y="${y}" width="${w - 2}" height="${h}" fill="${colours[i % colours.length]}" fill-opacity="${0.45 + 0.25 * j}"/>`,
+        );
         parts.push(`<text x="${x + w / 2}" y="${y - 4}" font-size="10" text-anchor="middle">${ms(v.latency[q])}</text>`);
       });
-      parts.push(`<text x="${left + i * group + (group - 16) / 2}" y="${top + panelHeight - 32}" font-size="11" text-anchor="middle">${escape(v.name)}</text>`);
+      parts.push(
+        `<text x="${left + i * group + (group - 16) / 2}" y="${top + panelHeight - 32}" font-size="11" text-anchor="middle">${escapeXml(v.name)}</text>`,
+      );
     });
   });
   const height = 40 + panels.length * (panelHeight + 60);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">
 <rect width="100%" height="100%" fill="white"/>
 ${parts.join('\n')}
-<text x="20" y="${height - 12}" font-size="11" fill="#4a5568">${escape(`${report.date.slice(0, 10)} · ${report.machine.cores} cores · ${report.setup.database} · cache ${report.setup.cache}`)}</text>
+<text x="20" y="${height - 12}" font-size="11" fill="#4a5568">${escapeXml(`${report.date.slice(0, 10)} · ${report.machine.cores} cores · ${report.setup.database} · cache ${report.setup.cache}`)}</text>
 </svg>
 `;
 }

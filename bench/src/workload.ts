@@ -16,8 +16,16 @@ export type Kind = (typeof KINDS)[number];
  * same connection; callers, patients and providers are drawn at random on every request.
  */
 export const PORTAL_CYCLE: readonly Kind[] = [
-  'patient lookup', 'clinical record', 'patient lookup', 'available slots', 'booking',
-  'clinical record', 'patient lookup', 'provider search', 'patient lookup', 'clinical record',
+  'patient lookup',
+  'clinical record',
+  'patient lookup',
+  'available slots',
+  'booking',
+  'clinical record',
+  'patient lookup',
+  'provider search',
+  'patient lookup',
+  'clinical record',
 ];
 
 export type Target = 'gateway' | 'hive' | 'subgraph';
@@ -87,7 +95,10 @@ export class Planner {
   private readonly byRole: Partial<Record<Role, Caller[]>> = {};
 
   constructor(private readonly spec: WorkloadSpec) {
-    for (const caller of spec.callers) (this.byRole[caller.role] ??= []).push(caller);
+    for (const caller of spec.callers) {
+      this.byRole[caller.role] ??= [];
+      this.byRole[caller.role]!.push(caller);
+    }
   }
 
   private caller(weights: Partial<Record<Role, number>>): Caller {
@@ -118,13 +129,27 @@ export class Planner {
         const providerId = pick(spec.providers);
         const from = new Date(Date.parse(`${spec.bookingFrom}T00:00:00Z`) + Math.floor(Math.random() * spec.bookingDays) * 86_400_000);
         context.booking = { caller, patientId: pick(caller.patients), providerId };
-        return { kind, caller, body: operationBody(spec, 'AvailableSlots', { provider: providerId, from: from.toISOString(), to: new Date(from.getTime() + 86_400_000).toISOString() }) };
+        return {
+          kind,
+          caller,
+          body: operationBody(spec, 'AvailableSlots', {
+            provider: providerId,
+            from: from.toISOString(),
+            to: new Date(from.getTime() + 86_400_000).toISOString(),
+          }),
+        };
       }
       case 'booking': {
         const { booking, slots } = context;
         // No free slot that day (or the slot query failed): the portal would show "none free"; look someone up instead.
         if (!booking || !slots?.length) return this.plan('patient lookup', context);
-        const input = { patientId: booking.patientId, providerId: booking.providerId, start: pick(slots).start, reason: 'Follow-up visit', idempotencyKey: randomUUID() };
+        const input = {
+          patientId: booking.patientId,
+          providerId: booking.providerId,
+          start: pick(slots).start,
+          reason: 'Follow-up visit',
+          idempotencyKey: randomUUID(),
+        };
         return { kind, caller: booking.caller, body: operationBody(spec, 'BookAppointment', { input }) };
       }
       case 'provider search': {

@@ -1,7 +1,7 @@
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { loadGatewayConfig as loadConfig } from './config.js';
 import { createTokenVerifier } from './auth.js';
+import { loadGatewayConfig as loadConfig } from './config.js';
 import { mintDevToken } from './dev-token.js';
 
 const { jwt } = loadConfig({ NODE_ENV: 'test', JWT_SECRET: 'unit-test-secret-of-sufficient-length' });
@@ -25,12 +25,25 @@ describe('client token verification', () => {
 
   it('refuses a token that lives longer than twelve hours', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const token = await new SignJWT({ role: 'PATIENT' }).setProtectedHeader({ alg: 'HS256' }).setSubject('pat-1').setIssuer(jwt.issuer).setAudience(jwt.audience).setIssuedAt(now).setExpirationTime(now + 13 * 3600).sign(new TextEncoder().encode(jwt.secret));
+    const token = await new SignJWT({ role: 'PATIENT' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('pat-1')
+      .setIssuer(jwt.issuer)
+      .setAudience(jwt.audience)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 13 * 3600)
+      .sign(new TextEncoder().encode(jwt.secret));
     await expect(verify(`Bearer ${token}`)).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
   });
 
   it('refuses a token without an expiry', async () => {
-    const token = await new SignJWT({ role: 'PATIENT' }).setProtectedHeader({ alg: 'HS256' }).setSubject('pat-1').setIssuer(jwt.issuer).setAudience(jwt.audience).setIssuedAt().sign(new TextEncoder().encode(jwt.secret));
+    const token = await new SignJWT({ role: 'PATIENT' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('pat-1')
+      .setIssuer(jwt.issuer)
+      .setAudience(jwt.audience)
+      .setIssuedAt()
+      .sign(new TextEncoder().encode(jwt.secret));
     await expect(verify(`Bearer ${token}`)).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
   });
 });
@@ -52,7 +65,8 @@ describe('verified tokens are remembered only until they expire', () => {
     const token = await mintDevToken(jwt, { role: 'CLINICIAN', sub: 'prv-1' });
     const [header, payload, signature] = token.split('.');
     const forged = `${header}.${Buffer.from(JSON.stringify({ role: 'ADMIN', sub: 'prv-1', iss: jwt.issuer, aud: jwt.audience, iat: 1, exp: 4_000_000_000 })).toString('base64url')}.${signature}`;
-    for (let i = 0; i < 2; i++) await expect(remembering(`Bearer ${forged}`)).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
+    for (let i = 0; i < 2; i++)
+      await expect(remembering(`Bearer ${forged}`)).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
     await expect(remembering(`Bearer ${token}`)).resolves.toMatchObject({ role: 'CLINICIAN' });
     expect(payload).toBeTruthy();
   });
@@ -73,15 +87,36 @@ describe('production tokens through a JWKS endpoint', () => {
     await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
     try {
       const port = (idp.address() as { port: number }).port;
-      const config = loadConfig({ NODE_ENV: 'production', JWT_JWKS_URL: `http://127.0.0.1:${port}/jwks.json`, JWT_ISSUER: 'https://idp.example.org', JWT_AUDIENCE: 'healthgraph', SUBGRAPH_TOKEN_SECRET: 'x'.repeat(40), DATABASE_URL: 'postgresql://db/clinical' });
+      const config = loadConfig({
+        NODE_ENV: 'production',
+        JWT_JWKS_URL: `http://127.0.0.1:${port}/jwks.json`,
+        JWT_ISSUER: 'https://idp.example.org',
+        JWT_AUDIENCE: 'healthgraph',
+        SUBGRAPH_TOKEN_SECRET: 'x'.repeat(40),
+        DATABASE_URL: 'postgresql://db/clinical',
+      });
       const verifyProduction = createTokenVerifier(config.jwt);
-      const sign = (alg: string, kid: string, key: CryptoKey | Uint8Array) =>
-        new SignJWT({ role: 'CLINICIAN' }).setProtectedHeader({ alg, kid }).setSubject('prv-0001').setIssuer('https://idp.example.org').setAudience('healthgraph').setIssuedAt().setExpirationTime('5m').sign(key);
-      await expect(verifyProduction(`Bearer ${await sign('RS256', 'rsa-1', rsa.privateKey)}`)).resolves.toMatchObject({ sub: 'prv-0001', role: 'CLINICIAN' });
+      const sign = (alg: string, kid: string, key: Parameters<SignJWT['sign']>[0]) =>
+        new SignJWT({ role: 'CLINICIAN' })
+          .setProtectedHeader({ alg, kid })
+          .setSubject('prv-0001')
+          .setIssuer('https://idp.example.org')
+          .setAudience('healthgraph')
+          .setIssuedAt()
+          .setExpirationTime('5m')
+          .sign(key);
+      await expect(verifyProduction(`Bearer ${await sign('RS256', 'rsa-1', rsa.privateKey)}`)).resolves.toMatchObject({
+        sub: 'prv-0001',
+        role: 'CLINICIAN',
+      });
       await expect(verifyProduction(`Bearer ${await sign('ES256', 'ec-1', ec.privateKey)}`)).resolves.toMatchObject({ role: 'CLINICIAN' });
-      await expect(verifyProduction(`Bearer ${await sign('RS256', 'rsa-1', stranger.privateKey)}`)).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
+      await expect(verifyProduction(`Bearer ${await sign('RS256', 'rsa-1', stranger.privateKey)}`)).rejects.toMatchObject({
+        extensions: { code: 'UNAUTHENTICATED' },
+      });
       // A shared-secret token is worthless once the gateway verifies against the identity provider.
-      await expect(verifyProduction(`Bearer ${await sign('HS256', 'rsa-1', new TextEncoder().encode('x'.repeat(40)))}`)).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
+      await expect(
+        verifyProduction(`Bearer ${await sign('HS256', 'rsa-1', new TextEncoder().encode('x'.repeat(40)))}`),
+      ).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
     } finally {
       idp.close();
     }

@@ -1,5 +1,5 @@
-import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { type Principal, principalFromClaims, unauthenticated } from '@healthgraph/platform';
+import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import type { GatewayConfig } from './config.js';
 
 /** Longest lifetime accepted for a break-glass token: emergency access is time-boxed. */
@@ -39,7 +39,12 @@ export function createTokenVerifier(jwt: GatewayConfig['jwt']): TokenVerifier {
   async function verify(token: string): Promise<{ principal: Principal; expiresAt: number }> {
     let claims: Record<string, unknown>;
     try {
-      ({ payload: claims } = await jwtVerify(token, key as Uint8Array, { algorithms, issuer: jwt.issuer, audience: jwt.audience, requiredClaims: ['exp', 'iat', 'sub'] }));
+      ({ payload: claims } = await jwtVerify(token, key as Uint8Array, {
+        algorithms,
+        issuer: jwt.issuer,
+        audience: jwt.audience,
+        requiredClaims: ['exp', 'iat', 'sub'],
+      }));
     } catch {
       // One message for every failure: which check failed is of use only to an attacker.
       throw unauthenticated('the token is invalid or expired');
@@ -48,7 +53,8 @@ export function createTokenVerifier(jwt: GatewayConfig['jwt']): TokenVerifier {
     if (lifetime > MAX_TOKEN_SECONDS) throw unauthenticated('the token lives too long');
     const principal = principalFromClaims(claims);
     if (typeof principal === 'string') throw unauthenticated(principal);
-    if (principal.breakGlassReason && lifetime > BREAK_GLASS_MAX_SECONDS) throw unauthenticated(`break-glass tokens may live at most ${BREAK_GLASS_MAX_SECONDS / 60} minutes`);
+    if (principal.breakGlassReason && lifetime > BREAK_GLASS_MAX_SECONDS)
+      throw unauthenticated(`break-glass tokens may live at most ${BREAK_GLASS_MAX_SECONDS / 60} minutes`);
     return { principal, expiresAt: Number(claims.exp) * 1000 };
   }
 }

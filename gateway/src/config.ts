@@ -103,8 +103,12 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     },
   };
   if (config.env === 'production') {
-    if (!config.jwt.jwksUrl) throw new ConfigError('production needs JWT_JWKS_URL: client tokens must be verified against the identity provider');
-    if (env.JWT_SECRET) throw new ConfigError('JWT_SECRET (shared-secret client tokens) is for development; production verifies RS256/ES256 through JWT_JWKS_URL');
+    if (!config.jwt.jwksUrl)
+      throw new ConfigError('production needs JWT_JWKS_URL: client tokens must be verified against the identity provider');
+    if (env.JWT_SECRET)
+      throw new ConfigError(
+        'JWT_SECRET (shared-secret client tokens) is for development; production verifies RS256/ES256 through JWT_JWKS_URL',
+      );
   }
   return config;
 }

@@ -1,18 +1,22 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { buildSchema, getOperationAST, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { loadGatewayConfig } from './config.js';
 import { readSupergraph } from './compose.js';
+import { loadGatewayConfig } from './config.js';
+import { DEFAULT_MANIFEST_PATH } from './persisted-queries.js';
 import { estimateCost, readCostRules } from './plugins/cost.js';
 import { measureOperation } from './plugins/operation-limits.js';
-import { DEFAULT_MANIFEST_PATH } from './persisted-queries.js';
 
 const supergraph = readSupergraph();
 const schema = buildSchema(supergraph, { assumeValidSDL: true });
 const rules = readCostRules(supergraph);
 const { limits, cost } = loadGatewayConfig({});
 const operations = (JSON.parse(readFileSync(DEFAULT_MANIFEST_PATH, 'utf8')) as { operations: { name: string; body: string }[] }).operations;
-const smallestBudget = Math.min(...Object.entries(cost.budgets).filter(([role]) => role !== 'ADMIN').map(([, budget]) => budget));
+const smallestBudget = Math.min(
+  ...Object.entries(cost.budgets)
+    .filter(([role]) => role !== 'ADMIN')
+    .map(([, budget]) => budget),
+);
 
 describe("the portals' trusted operations", () => {
   it.each(operations.map((o) => [o.name, o.body] as const))('%s passes every default limit and budget with a 2x margin', (_, body) => {

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, type FSWatcher, readFileSync, watch } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
+import { closeRedis, connectRedis, createRedisClient, type Principal, type Role, withTimeout } from '@healthgraph/platform';
 import KeyvRedis from '@keyv/redis';
 import { createKeyv } from 'cacheable';
 import { GraphQLError, parse, print } from 'graphql';
 import { Keyv } from 'keyv';
-import { closeRedis, connectRedis, createRedisClient, type Principal, type Role, withTimeout } from '@healthgraph/platform';
 import type { PersistedQueryMode } from './config.js';
 
 /** off: any operation, APQ on; log_unknown: the same, logging operations not in the manifest;
@@ -128,12 +128,18 @@ const refuse = (code: string, message: string, status = 400) => new GraphQLError
  * serves both: a known id becomes its trusted text; anything else is APQ's business in off and
  * log_unknown modes, and refused in safelist and require_id modes.
  */
-export function resolvePersistedQuery(body: unknown, principal: Principal, clientName: string | undefined, options: PersistedQueryOptions): unknown {
+export function resolvePersistedQuery(
+  body: unknown,
+  principal: Principal,
+  clientName: string | undefined,
+  options: PersistedQueryOptions,
+): unknown {
   // Every operation of a batch answers to the list on its own.
   if (Array.isArray(body)) return body.map((item) => resolvePersistedQuery(item, principal, clientName, options));
   if (!body || typeof body !== 'object') return body;
   const request = body as GraphQLBody;
-  const hash = typeof request.extensions?.persistedQuery?.sha256Hash === 'string' ? request.extensions.persistedQuery.sha256Hash : undefined;
+  const hash =
+    typeof request.extensions?.persistedQuery?.sha256Hash === 'string' ? request.extensions.persistedQuery.sha256Hash : undefined;
   const text = typeof request.query === 'string' ? request.query : undefined;
   const { mode, trusted } = options;
   const bypass = options.bypassRoles.includes(principal.role) || (clientName !== undefined && options.bypassClients.includes(clientName));
@@ -150,12 +156,24 @@ export function resolvePersistedQuery(body: unknown, principal: Principal, clien
   }
   if (!listOnly) {
     if (mode === 'log_unknown' && (text === undefined || !trusted.hasBody(text))) {
-      options.logUnknown?.({ name: typeof request.operationName === 'string' ? request.operationName : null, hash: hash ?? createHash('sha256').update(text ?? '').digest('hex'), role: principal.role });
+      options.logUnknown?.({
+        name: typeof request.operationName === 'string' ? request.operationName : null,
+        hash:
+          hash ??
+          createHash('sha256')
+            .update(text ?? '')
+            .digest('hex'),
+        role: principal.role,
+      });
     }
     return body;
   }
   if (hash) throw refuse('PERSISTED_QUERY_NOT_IN_LIST', 'This operation id is not in the list of trusted operations');
-  if (mode === 'require_id') throw refuse('PERSISTED_QUERY_ID_REQUIRED', 'This gateway runs trusted operations by id only: send extensions.persistedQuery.sha256Hash from the manifest');
+  if (mode === 'require_id')
+    throw refuse(
+      'PERSISTED_QUERY_ID_REQUIRED',
+      'This gateway runs trusted operations by id only: send extensions.persistedQuery.sha256Hash from the manifest',
+    );
   if (text !== undefined && trusted.hasBody(text)) {
     const { persistedQuery: _persisted, ...extensions } = request.extensions ?? {};
     return { ...request, extensions };
@@ -168,10 +186,17 @@ export function resolvePersistedQuery(body: unknown, principal: Principal, clien
  * through every other), in-process otherwise. Time-boxed and without an offline queue: a Redis
  * outage means a client re-sends its text, never a hung request.
  */
-export function createApqStore(redisUrl: string | undefined, prefix: string): KeyValueCache<string> & { connect(): Promise<void>; close(): Promise<void> } {
+export function createApqStore(
+  redisUrl: string | undefined,
+  prefix: string,
+): KeyValueCache<string> & { connect(): Promise<void>; close(): Promise<void> } {
   const client = redisUrl ? createRedisClient(redisUrl) : undefined;
   const keyv = client
-    ? new Keyv({ store: new KeyvRedis(client, { throwOnConnectError: false, throwOnErrors: false }), useKeyPrefix: false, namespace: undefined })
+    ? new Keyv({
+        store: new KeyvRedis(client, { throwOnConnectError: false, throwOnErrors: false }),
+        useKeyPrefix: false,
+        namespace: undefined,
+      })
     : createKeyv({ lruSize: 10_000 });
   keyv.on('error', () => {});
   const key = (k: string) => `${prefix}:apq:${k}`;

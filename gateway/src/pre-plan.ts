@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { ApolloGateway } from '@apollo/gateway';
 import { operationFromDocument } from '@apollo/federation-internals';
+import type { ApolloGateway } from '@apollo/gateway';
 import { parse } from 'graphql';
 
 /** The parts of Apollo Gateway's internals pre-planning needs; absent parts mean it is skipped. */

@@ -1,6 +1,6 @@
+import { DateScalar, DateTimeScalar } from '@healthgraph/platform';
 import type { GraphQLFormattedError, GraphQLSchema, ValueNode } from 'graphql';
 import { isScalarType } from 'graphql';
-import { DateScalar, DateTimeScalar } from '@healthgraph/platform';
 
 const SCALARS = [DateScalar, DateTimeScalar];
 
@@ -33,7 +33,8 @@ export function promoteScalarErrors(formatted: GraphQLFormattedError, error: unk
   let cause: unknown = error;
   for (let depth = 0; cause && depth < 5; depth++) {
     const extensions = (cause as { extensions?: Record<string, unknown> }).extensions;
-    if (cause !== error && extensions?.code === 'BAD_USER_INPUT') return { ...formatted, extensions: { ...formatted.extensions, code: 'BAD_USER_INPUT' } };
+    if (cause !== error && extensions?.code === 'BAD_USER_INPUT')
+      return { ...formatted, extensions: { ...formatted.extensions, code: 'BAD_USER_INPUT' } };
     cause = (cause as { originalError?: unknown }).originalError;
   }
   return formatted;

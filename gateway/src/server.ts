@@ -3,14 +3,26 @@ import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import { type AuditLog, createHttpHandler, healthRoute, internalTokenKey, type Listening, type Logger, logger, maskError, metricsRoute, requestLogPlugin, serve } from '@healthgraph/platform';
+import {
+  type AuditLog,
+  createHttpHandler,
+  healthRoute,
+  internalTokenKey,
+  type Listening,
+  type Logger,
+  logger,
+  maskError,
+  metricsRoute,
+  requestLogPlugin,
+  serve,
+} from '@healthgraph/platform';
 import { Agent } from 'undici';
 import { createTokenVerifier } from './auth.js';
 import { readSupergraph, type SubgraphName } from './compose.js';
 import type { GatewayConfig } from './config.js';
 import { createContextFactory, type GatewayContext } from './context.js';
 import { createApqStore, DEFAULT_MANIFEST_PATH, resolvePersistedQuery, TrustedOperations } from './persisted-queries.js';
-import { costPlugin, type CostStats, readCostRules } from './plugins/cost.js';
+import { type CostStats, costPlugin, readCostRules } from './plugins/cost.js';
 import { fieldAuthorization } from './plugins/field-authorization.js';
 import { operationLimitsPlugin, promoteTokenLimit } from './plugins/operation-limits.js';
 import { responseHeadersPlugin } from './plugins/response-headers.js';
@@ -51,7 +63,11 @@ export function createGateway({
   supergraphSdl = readSupergraph(),
   audit,
   log = logger,
-  logUnknownOperation = (operation) => log.warn({ hash: operation.hash, role: operation.role, named: operation.name !== null }, 'operation not in the persisted query manifest'),
+  logUnknownOperation = (operation) =>
+    log.warn(
+      { hash: operation.hash, role: operation.role, named: operation.name !== null },
+      'operation not in the persisted query manifest',
+    ),
 }: GatewayOptions): Gateway {
   // Subgraph calls over undici with keep-alive: measurably cheaper than the default fetcher. The
   // connection cap queues requests here, in order, instead of letting a subgraph interleave more of
@@ -104,13 +120,24 @@ export function createGateway({
       authorization.plugin, // strips fields before the price is set, so nobody pays for what they cannot read
       costPlugin(readCostRules(supergraphSdl), config.cost, costStats),
       responseHeadersPlugin(),
-      requestLogPlugin<GatewayContext>({ service: 'gateway', log, message: 'request', operationLabel: (name) => (name && trusted.hasName(name) ? name : 'other') }),
+      requestLogPlugin<GatewayContext>({
+        service: 'gateway',
+        log,
+        message: 'request',
+        operationLabel: (name) => (name && trusted.hasName(name) ? name : 'other'),
+      }),
     ],
   });
   gateway.onSchemaLoadOrUpdate(({ apiSchema }) => installGatewayScalars(apiSchema));
 
   const context = createContextFactory(createTokenVerifier(config.jwt), internalTokenKey(config.subgraphTokenSecret));
-  const pqOptions = { mode: pq.mode, trusted, bypassRoles: pq.bypassRoles, bypassClients: pq.bypassClients, logUnknown: logUnknownOperation };
+  const pqOptions = {
+    mode: pq.mode,
+    trusted,
+    bypassRoles: pq.bypassRoles,
+    bypassClients: pq.bypassClients,
+    logUnknown: logUnknownOperation,
+  };
   const prepare = async (body: unknown, req: IncomingMessage) => {
     const { principal } = await context(req);
     const client = req.headers['apollographql-client-name'];
@@ -135,7 +162,9 @@ export function createGateway({
     loaded = true;
     // The first request for a trusted operation should not pay for its plan; again after each manifest change.
     prePlanned = prePlan(gateway, trusted.operations);
-    trusted.onChange(() => void (prePlanned = prePlan(gateway, trusted.operations)));
+    trusted.onChange(() => {
+      prePlanned = prePlan(gateway, trusted.operations);
+    });
   });
   return {
     server,

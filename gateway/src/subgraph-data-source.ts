@@ -1,11 +1,11 @@
 import { STATUS_CODES } from 'node:http';
 import { RemoteGraphQLDataSource } from '@apollo/gateway';
 import type { Fetcher, FetcherResponse } from '@apollo/utils.fetcher';
+import { injectTraceContext } from '@healthgraph/platform';
 import { GraphQLError } from 'graphql';
 import { type Dispatcher, request } from 'undici';
-import { injectTraceContext } from '@healthgraph/platform';
-import { fieldAuthorizationRan } from './plugins/field-authorization.js';
 import type { GatewayContext } from './context.js';
+import { fieldAuthorizationRan } from './plugins/field-authorization.js';
 
 type ProcessOptions = Parameters<RemoteGraphQLDataSource<GatewayContext>['process']>[0];
 type SendOptions = Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['willSendRequest']>>[0];
@@ -40,8 +40,11 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
       return await super.process(options);
     } catch (error) {
       // An HTTP error carries the subgraph's own errors; only its verdict on the input is the client's business.
-      const response = (error as { extensions?: { response?: { status?: number; body?: { errors?: { message?: string; extensions?: { code?: unknown } }[] } } } })
-        .extensions?.response;
+      const response = (
+        error as {
+          extensions?: { response?: { status?: number; body?: { errors?: { message?: string; extensions?: { code?: unknown } }[] } } };
+        }
+      ).extensions?.response;
       const first = response?.body?.errors?.[0];
       if (first?.extensions?.code === 'BAD_USER_INPUT' && typeof first.message === 'string') {
         throw new GraphQLError(first.message, { extensions: { code: 'BAD_USER_INPUT', serviceName: this.serviceName } });
@@ -61,7 +64,12 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
  */
 export function subgraphFetcher(dispatcher: Dispatcher): Fetcher {
   return async (url, init = {}) => {
-    const response = await request(url, { method: (init.method ?? 'POST') as Dispatcher.HttpMethod, headers: init.headers, body: init.body, dispatcher });
+    const response = await request(url, {
+      method: (init.method ?? 'POST') as Dispatcher.HttpMethod,
+      headers: init.headers,
+      body: init.body,
+      dispatcher,
+    });
     const text = await response.body.text();
     const header = (name: string) => {
       const value = response.headers[name.toLowerCase()];

@@ -21,8 +21,16 @@ function auditTable() {
 }
 
 const event = (n: number) => ({
-  actorSub: 'prv-1', actorRole: 'CLINICIAN', purpose: 'TREAT', patientId: `pat-${n}`, resourceType: 'Patient',
-  resourceIds: [`pat-${n}`], fieldPaths: ['Patient.name'], breakGlassReason: null, requestId: `req-${n}`, outcome: 'DISCLOSED' as const,
+  actorSub: 'prv-1',
+  actorRole: 'CLINICIAN',
+  purpose: 'TREAT',
+  patientId: `pat-${n}`,
+  resourceType: 'Patient',
+  resourceIds: [`pat-${n}`],
+  fieldPaths: ['Patient.name'],
+  breakGlassReason: null,
+  requestId: `req-${n}`,
+  outcome: 'DISCLOSED' as const,
 });
 
 describe('the audit writer', () => {

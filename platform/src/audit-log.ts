@@ -95,7 +95,7 @@ export class AuditLog {
 
   /** Writes everything queued so far; rejects (keeping the events) if the database refuses. */
   async flush(): Promise<void> {
-    while (this.writing) await this.writing.catch(() => {});
+    while (this.writing !== undefined) await this.writing.catch(() => {});
     this.writing = (async () => {
       while (this.queue.length > 0) {
         const batch = this.queue.slice(0, this.maxBatch);
@@ -151,7 +151,7 @@ export class AuditLog {
     } catch {
       if (!this.spillPath) throw new Error(`audit: ${this.queue.length} events could not be written and no spill file is configured`);
       mkdirSync(dirname(this.spillPath), { recursive: true });
-      appendFileSync(this.spillPath, this.queue.map((event) => JSON.stringify(event)).join('\n') + '\n', { mode: 0o600 });
+      appendFileSync(this.spillPath, `${this.queue.map((event) => JSON.stringify(event)).join('\n')}\n`, { mode: 0o600 });
       this.queue = [];
     }
   }

@@ -29,6 +29,8 @@ describe('the platform configuration', () => {
     expect(() => loadPlatformConfig({ GATEWAY_PORT: 'http' })).toThrow(/GATEWAY_PORT/);
   });
   it('refuses an unknown log level with one clear line instead of a logger crash', () => {
-    expect(() => loadPlatformConfig({ LOG_LEVEL: 'verbose' })).toThrow(new ConfigError('LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"'));
+    expect(() => loadPlatformConfig({ LOG_LEVEL: 'verbose' })).toThrow(
+      new ConfigError('LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"'),
+    );
   });
 });

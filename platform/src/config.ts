@@ -57,17 +57,20 @@ export function envReader(env: NodeJS.ProcessEnv) {
   return {
     string: (name: string, fallback?: string) => raw(name) ?? fallback,
     /** A positive integer (counts, sizes, budgets). */
-    positive: (name: string, fallback: number, max = Number.MAX_SAFE_INTEGER) => integer(name, fallback, 1, max, `a positive integer up to ${max}`),
+    positive: (name: string, fallback: number, max = Number.MAX_SAFE_INTEGER) =>
+      integer(name, fallback, 1, max, `a positive integer up to ${max}`),
     /** A whole number of seconds, 1 to 86400. */
     seconds: (name: string, fallback: number) => integer(name, fallback, 1, 86_400, 'a number of seconds (1 to 86400)'),
     /** A whole number of milliseconds. */
-    milliseconds: (name: string, fallback: number, max = 3_600_000) => integer(name, fallback, 0, max, `a number of milliseconds (0 to ${max})`),
+    milliseconds: (name: string, fallback: number, max = 3_600_000) =>
+      integer(name, fallback, 0, max, `a number of milliseconds (0 to ${max})`),
     port: (name: string, fallback: number) => integer(name, fallback, 0, 65_535, 'a port number'),
     /** One of a fixed set of words. */
     oneOf: <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
       const value = raw(name);
       if (value === undefined) return fallback;
-      if (!(allowed as readonly string[]).includes(value)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${value}"`);
+      if (!(allowed as readonly string[]).includes(value))
+        throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${value}"`);
       return value as T;
     },
     /** `on` or `off`. */
@@ -78,12 +81,17 @@ export function envReader(env: NodeJS.ProcessEnv) {
       return value === 'on';
     },
     /** A comma-separated list. */
-    list: (name: string) => (raw(name) ?? '').split(',').map((item) => item.trim()).filter(Boolean),
+    list: (name: string) =>
+      (raw(name) ?? '')
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean),
   };
 }
 export type EnvReader = ReturnType<typeof envReader>;
 
-export const environmentOf = (env: NodeJS.ProcessEnv): Environment => (env.NODE_ENV === 'production' ? 'production' : env.NODE_ENV === 'test' ? 'test' : 'development');
+export const environmentOf = (env: NodeJS.ProcessEnv): Environment =>
+  env.NODE_ENV === 'production' ? 'production' : env.NODE_ENV === 'test' ? 'test' : 'development';
 
 /** Reads and validates the platform part; refuses to run in production on development secrets. */
 export function loadPlatformConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig {

@@ -59,7 +59,8 @@ export function fieldError(code: ErrorCode, message: string, extensions: Record<
 }
 
 /** The caller did not prove who it is (missing, expired or forged token). */
-export const unauthenticated = (detail = 'a valid bearer token is required') => requestError('UNAUTHENTICATED', `Unauthenticated: ${detail}`);
+export const unauthenticated = (detail = 'a valid bearer token is required') =>
+  requestError('UNAUTHENTICATED', `Unauthenticated: ${detail}`);
 
 /** The caller is known but its role, purpose or relationship does not allow this. */
 export const forbidden = (reason: string) => fieldError('FORBIDDEN', `Forbidden: ${reason}`);
@@ -68,12 +69,14 @@ export const forbidden = (reason: string) => fieldError('FORBIDDEN', `Forbidden:
 export const notFound = (type: string, id: string) => fieldError('NOT_FOUND', `${type} "${id}" was not found`, { type, id });
 
 /** An argument broke the contract; names the argument, never echoes PHI beyond what the caller sent. */
-export const badUserInput = (argument: string, detail: string) => fieldError('BAD_USER_INPUT', `Invalid argument "${argument}": ${detail}`, { argumentName: argument });
+export const badUserInput = (argument: string, detail: string) =>
+  fieldError('BAD_USER_INPUT', `Invalid argument "${argument}": ${detail}`, { argumentName: argument });
 
 export const slotUnavailable = (providerId: string, start: string) =>
   fieldError('SLOT_UNAVAILABLE', `The slot at ${start} with provider "${providerId}" is not available`, { providerId, start });
 
-export const idempotencyKeyReused = () => fieldError('IDEMPOTENCY_KEY_REUSED', 'This idempotency key was already used for a different booking');
+export const idempotencyKeyReused = () =>
+  fieldError('IDEMPOTENCY_KEY_REUSED', 'This idempotency key was already used for a different booking');
 
 /**
  * Masks anything that is not one of our coded errors: Prisma and driver messages can carry query
@@ -82,5 +85,10 @@ export const idempotencyKeyReused = () => fieldError('IDEMPOTENCY_KEY_REUSED', '
 export function maskError(formatted: GraphQLFormattedError): GraphQLFormattedError {
   const code = formatted.extensions?.code;
   if (isErrorCode(code) && code !== 'INTERNAL_SERVER_ERROR') return formatted;
-  return { message: 'Internal server error', path: formatted.path, locations: formatted.locations, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+  return {
+    message: 'Internal server error',
+    path: formatted.path,
+    locations: formatted.locations,
+    extensions: { code: 'INTERNAL_SERVER_ERROR' },
+  };
 }

@@ -50,7 +50,15 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 /** A Node request handler serving an Apollo Server, with health and other plain routes beside it. */
 export function createHttpHandler<C extends BaseContext>(
   server: ApolloServer<C>,
-  { context, maxBodyBytes = 1_000_000, routes = {}, graphqlPath = '/graphql', maxBatch = 1, prepare, service = 'healthgraph' }: HttpHandlerOptions<C>,
+  {
+    context,
+    maxBodyBytes = 1_000_000,
+    routes = {},
+    graphqlPath = '/graphql',
+    maxBatch = 1,
+    prepare,
+    service = 'healthgraph',
+  }: HttpHandlerOptions<C>,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -71,7 +79,14 @@ export function createHttpHandler<C extends BaseContext>(
         body = raw;
       }
       if (Array.isArray(body) && body.length > maxBatch) {
-        return sendJson(res, 400, { errors: [{ message: `A batch may hold at most ${maxBatch} operation(s); this one holds ${body.length}`, extensions: { code: 'BATCH_LIMIT_EXCEEDED' } }] });
+        return sendJson(res, 400, {
+          errors: [
+            {
+              message: `A batch may hold at most ${maxBatch} operation(s); this one holds ${body.length}`,
+              extensions: { code: 'BATCH_LIMIT_EXCEEDED' },
+            },
+          ],
+        });
       }
     }
     if (prepare) {
@@ -113,7 +128,9 @@ export function createHttpHandler<C extends BaseContext>(
       if (res.headersSent) return res.destroy();
       if (error instanceof BodyTooLarge) {
         res.setHeader('connection', 'close');
-        return sendJson(res, 413, { errors: [{ message: `The request body exceeds ${maxBodyBytes} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+        return sendJson(res, 413, {
+          errors: [{ message: `The request body exceeds ${maxBodyBytes} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
+        });
       }
       // Never echo the error: it may carry query text or data.
       sendJson(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
@@ -179,7 +196,11 @@ export function listen(handler: (req: IncomingMessage, res: ServerResponse) => v
  * Starts an Apollo Server once, then listens; closing stops listening and then the server, so
  * in-flight requests finish first.
  */
-export function serve(server: ApolloServer<BaseContext>, handler: (req: IncomingMessage, res: ServerResponse) => void, onStarted?: () => void) {
+export function serve(
+  server: ApolloServer<BaseContext>,
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  onStarted?: () => void,
+) {
   let started: Promise<void> | undefined;
   return async (port: number, host?: string): Promise<Listening> => {
     started ??= server.start().then(onStarted);

@@ -1,6 +1,7 @@
-import { pino, type DestinationStream, type Logger } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 
 export type { Logger };
+
 import { LOG_LEVELS, type LogLevel } from './config.js';
 
 /**
@@ -17,7 +18,10 @@ export function createLogger(level: string = defaultLevel(), destination?: Desti
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       // Belt and braces for anything that slips into a log call.
-      redact: { paths: ['authorization', 'req.headers.authorization', 'headers.authorization', 'variables', 'query', 'token'], censor: '[redacted]' },
+      redact: {
+        paths: ['authorization', 'req.headers.authorization', 'headers.authorization', 'variables', 'query', 'token'],
+        censor: '[redacted]',
+      },
     },
     destination,
   );

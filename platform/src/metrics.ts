@@ -47,7 +47,12 @@ export const metrics = {
     labelNames: ['service', 'code'] as const,
     registers: [registry],
   }),
-  auditWrite: new client.Histogram({ name: 'healthgraph_audit_write_seconds', help: 'Time to write one batch of audit events', buckets: seconds, registers: [registry] }),
+  auditWrite: new client.Histogram({
+    name: 'healthgraph_audit_write_seconds',
+    help: 'Time to write one batch of audit events',
+    buckets: seconds,
+    registers: [registry],
+  }),
   auditBacklog: new client.Gauge({ name: 'healthgraph_audit_backlog', help: 'Audit events waiting to be written', registers: [registry] }),
 };
 

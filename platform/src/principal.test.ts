@@ -12,6 +12,11 @@ describe('principal from token claims', () => {
   it('needs a reason for break-glass, and only grants it to clinicians', () => {
     expect(typeof principalFromClaims({ sub: 'p', role: 'CLINICIAN', purpose: 'BTG' })).toBe('string');
     expect(typeof principalFromClaims({ sub: 's', role: 'SCHEDULER', purpose: 'BTG', reason: 'emergency' })).toBe('string');
-    expect(principalFromClaims({ sub: 'p', role: 'CLINICIAN', purpose: 'BTG', reason: ' Trauma bay 2 ' })).toEqual({ sub: 'p', role: 'CLINICIAN', purpose: 'BTG', breakGlassReason: 'Trauma bay 2' });
+    expect(principalFromClaims({ sub: 'p', role: 'CLINICIAN', purpose: 'BTG', reason: ' Trauma bay 2 ' })).toEqual({
+      sub: 'p',
+      role: 'CLINICIAN',
+      purpose: 'BTG',
+      breakGlassReason: 'Trauma bay 2',
+    });
   });
 });

@@ -25,7 +25,13 @@ export interface RequestLogOptions {
  * operation label, kind, role, status, duration and error codes. Nothing else: no caller or
  * patient id, no query text or variables, no data. Used by the gateway and every subgraph.
  */
-export function requestLogPlugin<C extends Logged>({ service, log, message, operationLabel, fields = {} }: RequestLogOptions): ApolloServerPlugin<C> {
+export function requestLogPlugin<C extends Logged>({
+  service,
+  log,
+  message,
+  operationLabel,
+  fields = {},
+}: RequestLogOptions): ApolloServerPlugin<C> {
   return {
     async requestDidStart() {
       const started = performance.now();
@@ -35,7 +41,10 @@ export function requestLogPlugin<C extends Logged>({ service, log, message, oper
           const operationLabelValue = operationLabel(operationName ?? null);
           const kind = operation?.operation ?? 'unknown';
           metrics.requestDuration.observe({ service, operation: operationLabelValue, kind }, durationMs / 1000);
-          const errors = response.body.kind === 'single' ? (response.body.singleResult.errors ?? []).map((e) => String(e.extensions?.code ?? 'UNKNOWN')) : [];
+          const errors =
+            response.body.kind === 'single'
+              ? (response.body.singleResult.errors ?? []).map((e) => String(e.extensions?.code ?? 'UNKNOWN'))
+              : [];
           for (const code of errors) metrics.errors.inc({ service, code });
           log.info(
             {

@@ -10,7 +10,10 @@ describe('Date and DateTime scalars', () => {
   it.each(['2023-02-29', '2024-13-01', '24-01-01', '2024-01-01T00:00:00Z', 20240101])('refuse %s as a Date', (value) => {
     expect(() => DateScalar.parseValue(value)).toThrow(/Date/);
   });
-  it.each(['2026-11-23', '2026-11-23T09:30:00', 'yesterday', '2026-11-23T25:00:00Z'])('refuse %s as a DateTime (a zone is required)', (value) => {
-    expect(() => DateTimeScalar.parseValue(value)).toThrow(/DateTime/);
-  });
+  it.each(['2026-11-23', '2026-11-23T09:30:00', 'yesterday', '2026-11-23T25:00:00Z'])(
+    'refuse %s as a DateTime (a zone is required)',
+    (value) => {
+      expect(() => DateTimeScalar.parseValue(value)).toThrow(/DateTime/);
+    },
+  );
 });

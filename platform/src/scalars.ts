@@ -16,7 +16,8 @@ function parseDate(value: unknown): Date {
 }
 
 function parseDateTime(value: unknown): Date {
-  if (typeof value !== 'string' || !DATE_TIME.test(value)) throw invalid('DateTime', 'must be an ISO 8601 date-time with a time zone, e.g. 2026-11-23T09:30:00Z');
+  if (typeof value !== 'string' || !DATE_TIME.test(value))
+    throw invalid('DateTime', 'must be an ISO 8601 date-time with a time zone, e.g. 2026-11-23T09:30:00Z');
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) throw invalid('DateTime', 'is not a real date-time');
   return date;
@@ -28,7 +29,12 @@ export const DateScalar = new GraphQLScalarType<Date, string>({
   description: 'A calendar date, YYYY-MM-DD.',
   serialize: (value) => (value instanceof Date ? value.toISOString().slice(0, 10) : parseDate(value).toISOString().slice(0, 10)),
   parseValue: parseDate,
-  parseLiteral: (ast) => (ast.kind === Kind.STRING ? parseDate(ast.value) : (() => { throw invalid('Date', 'must be a string'); })()),
+  parseLiteral: (ast) =>
+    ast.kind === Kind.STRING
+      ? parseDate(ast.value)
+      : (() => {
+          throw invalid('Date', 'must be a string');
+        })(),
 });
 
 /** An instant, ISO 8601 with a zone; always serialised in UTC. */
@@ -37,5 +43,10 @@ export const DateTimeScalar = new GraphQLScalarType<Date, string>({
   description: 'An instant in ISO 8601 with a time zone, e.g. 2026-11-23T09:30:00Z.',
   serialize: (value) => (value instanceof Date ? value.toISOString() : parseDateTime(value).toISOString()),
   parseValue: parseDateTime,
-  parseLiteral: (ast) => (ast.kind === Kind.STRING ? parseDateTime(ast.value) : (() => { throw invalid('DateTime', 'must be a string'); })()),
+  parseLiteral: (ast) =>
+    ast.kind === Kind.STRING
+      ? parseDateTime(ast.value)
+      : (() => {
+          throw invalid('DateTime', 'must be a string');
+        })(),
 });

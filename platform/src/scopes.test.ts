@@ -4,7 +4,11 @@ import { satisfies, scopesFor } from './scopes.js';
 describe('scopes from role and purpose', () => {
   it('gives a treating clinician clinical data and a paying clerk none', () => {
     expect(scopesFor({ role: 'CLINICIAN', purpose: 'TREAT' })).toContain('clinical:full');
-    expect([...scopesFor({ role: 'BILLING', purpose: 'HPAYMT' })].sort()).toEqual(['appointments:read', 'patient:contact', 'patient:demographics']);
+    expect([...scopesFor({ role: 'BILLING', purpose: 'HPAYMT' })].sort()).toEqual([
+      'appointments:read',
+      'patient:contact',
+      'patient:demographics',
+    ]);
   });
   it('narrows a role by its purpose: a clinician doing payment work sees what billing sees', () => {
     expect(scopesFor({ role: 'CLINICIAN', purpose: 'HPAYMT' })).toEqual(scopesFor({ role: 'BILLING', purpose: 'HPAYMT' }));

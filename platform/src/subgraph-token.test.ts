@@ -8,24 +8,46 @@ const clinician = { role: 'CLINICIAN' as const, sub: 'prv-0001', purpose: 'TREAT
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 /** A token made by jose, the reference implementation, with chosen header and claims. */
-async function joseToken(claims: Record<string, unknown>, { header = { alg: 'HS256', typ: 'JWT' }, secret = SECRET } = {}) {
+async function joseToken(
+  claims: Record<string, unknown>,
+  { header = { alg: 'HS256', typ: 'JWT' } as { alg: string; typ?: string }, secret = SECRET } = {},
+) {
   return new SignJWT(claims).setProtectedHeader(header as { alg: string }).sign(new TextEncoder().encode(secret));
 }
 const now = () => Math.floor(Date.now() / 1000);
-const standard = () => ({ role: 'CLINICIAN', purpose: 'TREAT', rid: 'req-1', sub: 'prv-0001', iss: INTERNAL_ISSUER, aud: INTERNAL_AUDIENCE, iat: now(), exp: now() + 60 });
+const standard = () => ({
+  role: 'CLINICIAN',
+  purpose: 'TREAT',
+  rid: 'req-1',
+  sub: 'prv-0001',
+  iss: INTERNAL_ISSUER,
+  aud: INTERNAL_AUDIENCE,
+  iat: now(),
+  exp: now() + 60,
+});
 
 describe('gateway-signed subgraph tokens', () => {
   afterEach(() => vi.useRealTimers());
 
   it('round-trip the principal and request id, break-glass reason included', async () => {
-    await expect(verifyInternalToken(key, await signInternalToken(key, clinician, 'req-42'))).resolves.toEqual({ principal: clinician, requestId: 'req-42' });
+    await expect(verifyInternalToken(key, await signInternalToken(key, clinician, 'req-42'))).resolves.toEqual({
+      principal: clinician,
+      requestId: 'req-42',
+    });
     const btg = { ...clinician, purpose: 'BTG' as const, breakGlassReason: 'Anaphylaxis, unresponsive' };
-    await expect(verifyInternalToken(key, await signInternalToken(key, btg, 'req-43'))).resolves.toEqual({ principal: btg, requestId: 'req-43' });
+    await expect(verifyInternalToken(key, await signInternalToken(key, btg, 'req-43'))).resolves.toEqual({
+      principal: btg,
+      requestId: 'req-43',
+    });
   });
 
   it('are standard HS256 JWTs: jose verifies ours, and we accept jose-made ones', async () => {
     const ours = await signInternalToken(key, clinician, 'req-7');
-    const { payload } = await jwtVerify(ours, new TextEncoder().encode(SECRET), { issuer: INTERNAL_ISSUER, audience: INTERNAL_AUDIENCE, algorithms: ['HS256'] });
+    const { payload } = await jwtVerify(ours, new TextEncoder().encode(SECRET), {
+      issuer: INTERNAL_ISSUER,
+      audience: INTERNAL_AUDIENCE,
+      algorithms: ['HS256'],
+    });
     expect(payload).toMatchObject({ sub: 'prv-0001', role: 'CLINICIAN', rid: 'req-7' });
     await expect(verifyInternalToken(key, await joseToken(standard()))).resolves.toMatchObject({ principal: clinician });
   });

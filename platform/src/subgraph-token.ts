@@ -45,7 +45,10 @@ export async function signInternalToken(key: InternalTokenKey, principal: Princi
 }
 
 /** Verifies a gateway-signed token; returns null for anything that is not one (no reason leaks to the caller). */
-export async function verifyInternalToken(key: InternalTokenKey, token: string): Promise<{ principal: Principal; requestId: string } | null> {
+export async function verifyInternalToken(
+  key: InternalTokenKey,
+  token: string,
+): Promise<{ principal: Principal; requestId: string } | null> {
   const parts = token.split('.');
   if (parts.length !== 3 || parts[0] !== HEADER) return null;
   const signature = Buffer.from(parts[2]!, 'base64url');

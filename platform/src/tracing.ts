@@ -5,7 +5,7 @@
  * patient's, provider's or caller's id, a query text or variables.
  */
 import type { IncomingMessage } from 'node:http';
-import { context, type Context, propagation, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { type Context, context, propagation, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -25,8 +25,13 @@ export interface TracingOptions {
 /** Starts tracing for this process; returns the function that flushes and stops it. No-op without an endpoint or exporter. */
 export function startTracing({ serviceName, endpoint, exporter }: TracingOptions): () => Promise<void> {
   if (!endpoint && !exporter) return async () => {};
-  const processor = exporter ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint!.replace(/\/$/, '')}/v1/traces` }));
-  const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ 'service.name': serviceName }), spanProcessors: [processor] });
+  const processor = exporter
+    ? new SimpleSpanProcessor(exporter)
+    : new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint!.replace(/\/$/, '')}/v1/traces` }));
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': serviceName }),
+    spanProcessors: [processor],
+  });
   const contextManager = new AsyncLocalStorageContextManager().enable();
   context.setGlobalContextManager(contextManager);
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
@@ -45,7 +50,11 @@ export const incomingContext = (req: IncomingMessage): Context => propagation.ex
 /** Runs `handle` inside a server span for one HTTP request to `service`, child of the caller's span. */
 export async function withServerSpan<T>(service: string, req: IncomingMessage, handle: (span: Span) => Promise<T>): Promise<T> {
   const parent = incomingContext(req);
-  const span = tracer.startSpan(`${service} ${req.method ?? 'GET'}`, { kind: SpanKind.SERVER, attributes: { 'healthgraph.service': service, 'http.request.method': req.method ?? 'GET' } }, parent);
+  const span = tracer.startSpan(
+    `${service} ${req.method ?? 'GET'}`,
+    { kind: SpanKind.SERVER, attributes: { 'healthgraph.service': service, 'http.request.method': req.method ?? 'GET' } },
+    parent,
+  );
   try {
     return await context.with(trace.setSpan(parent, span), () => handle(span));
   } catch (error) {

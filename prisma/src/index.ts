@@ -1,5 +1,5 @@
 export * from './database.js';
+export type * from './generated/prisma/client.js';
+export { Prisma, PrismaClient } from './generated/prisma/client.js';
 export * from './migrate.js';
 export * from './seed.js';
-export { Prisma, PrismaClient } from './generated/prisma/client.js';
-export type * from './generated/prisma/client.js';

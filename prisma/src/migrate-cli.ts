@@ -5,8 +5,8 @@
  */
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { applyMigrations, diffSchemaSinceLastMigration, MIGRATIONS_DIR, SCHEMA_PATH, SCHEMA_SNAPSHOT_PATH } from './migrate.js';
 import { openDatabase } from './database.js';
+import { applyMigrations, diffSchemaSinceLastMigration, MIGRATIONS_DIR, SCHEMA_PATH, SCHEMA_SNAPSHOT_PATH } from './migrate.js';
 
 const [command = 'deploy', rawName] = process.argv.slice(2);
 
@@ -19,7 +19,10 @@ if (command === 'deploy') {
     await db.close();
   }
 } else if (command === 'create') {
-  const name = (rawName ?? '').toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '');
+  const name = (rawName ?? '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_|_$/g, '');
   if (!name) {
     console.error('usage: npm run db:migration:create -- <name>');
     process.exit(2);

@@ -56,7 +56,10 @@ async function withEngine<T>(adapterFactory: SqlMigrationAwareDriverAdapterFacto
 
 function migrationList() {
   const directories = existsSync(MIGRATIONS_DIR)
-    ? readdirSync(MIGRATIONS_DIR, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort()
+    ? readdirSync(MIGRATIONS_DIR, { withFileTypes: true })
+        .filter((entry) => entry.isDirectory())
+        .map((entry) => entry.name)
+        .sort()
     : [];
   const lockPath = join(MIGRATIONS_DIR, 'migration_lock.toml');
   return {

@@ -19,8 +19,15 @@ try {
   const started = performance.now();
   const counts = await seedDatabase(db.prisma, { patients, seed, providers: values.providers ? Number(values.providers) : undefined });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  console.log(`Seeded ${db.kind} in ${seconds}s:`, Object.entries(counts).map(([t, n]) => `${t} ${n}`).join(', '));
-  console.log(`Try: clinician ${SEEDED.clinician}, their patient ${SEEDED.patient}, patient with a PSY-labelled condition ${SEEDED.psyPatient}.`);
+  console.log(
+    `Seeded ${db.kind} in ${seconds}s:`,
+    Object.entries(counts)
+      .map(([t, n]) => `${t} ${n}`)
+      .join(', '),
+  );
+  console.log(
+    `Try: clinician ${SEEDED.clinician}, their patient ${SEEDED.patient}, patient with a PSY-labelled condition ${SEEDED.psyPatient}.`,
+  );
 } finally {
   await db.close();
 }

@@ -10,6 +10,6 @@ export interface StackConfig extends GatewayConfig, SubgraphConfig {
 
 export function loadStackConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
   const seedPatients = envReader(env).positive('SEED_PATIENTS', 2000);
-  if (seedPatients < 4) throw new ConfigError('SEED_PATIENTS must be at least 4, got "' + seedPatients + '"');
+  if (seedPatients < 4) throw new ConfigError(`SEED_PATIENTS must be at least 4, got "${seedPatients}"`);
   return { ...loadGatewayConfig(env), ...loadSubgraphConfig(env), seedPatients };
 }

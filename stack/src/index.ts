@@ -1,3 +1,3 @@
-export * from './config.js';
 export { mintDevToken } from '@healthgraph/gateway/dev-token';
+export * from './config.js';
 export * from './stack.js';

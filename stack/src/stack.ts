@@ -62,17 +62,36 @@ export interface SubgraphSet {
 }
 
 /** The four subgraphs over one database, listening; the gateway is started separately. */
-export async function startSubgraphs({ config, db, ephemeralPorts = false, batching = config.batching, cache: cacheConfig = config.cache, redis = config.redis, audit, log }: SubgraphSetOptions): Promise<SubgraphSet> {
+export async function startSubgraphs({
+  config,
+  db,
+  ephemeralPorts = false,
+  batching = config.batching,
+  cache: cacheConfig = config.cache,
+  redis = config.redis,
+  audit,
+  log,
+}: SubgraphSetOptions): Promise<SubgraphSet> {
   const listening: Partial<Record<SubgraphName, Listening>> = {};
   const stopped = new Set<SubgraphName>();
   let cache: ScopedCache | undefined;
   const close = async () => {
-    await Promise.all((Object.keys(listening) as SubgraphName[]).filter((name) => !stopped.has(name)).map((name) => listening[name]!.close()));
+    await Promise.all(
+      (Object.keys(listening) as SubgraphName[]).filter((name) => !stopped.has(name)).map((name) => listening[name]!.close()),
+    );
     await cache?.close();
   };
   try {
     cache = await openCache({ cache: cacheConfig, redis });
-    const shared = { prisma: db.prisma, audit, cache, log, tokenKey: internalTokenKey(config.subgraphTokenSecret), batching, development: config.env === 'development' };
+    const shared = {
+      prisma: db.prisma,
+      audit,
+      cache,
+      log,
+      tokenKey: internalTokenKey(config.subgraphTokenSecret),
+      batching,
+      development: config.env === 'development',
+    };
     const subgraphs: Record<SubgraphName, Subgraph> = {
       patients: createPatientsSubgraph(shared),
       providers: createProvidersSubgraph(shared),
@@ -84,7 +103,10 @@ export async function startSubgraphs({ config, db, ephemeralPorts = false, batch
     }
     return {
       cache,
-      subgraphUrls: Object.fromEntries(Object.entries(listening).map(([name, l]) => [name, `${l.url}/graphql`])) as Record<SubgraphName, string>,
+      subgraphUrls: Object.fromEntries(Object.entries(listening).map(([name, l]) => [name, `${l.url}/graphql`])) as Record<
+        SubgraphName,
+        string
+      >,
       async stopSubgraph(name) {
         if (stopped.has(name)) return;
         stopped.add(name);
@@ -103,7 +125,16 @@ export async function startSubgraphs({ config, db, ephemeralPorts = false, batch
  * development default (embedded PGlite allows a single process) and the end-to-end test harness.
  * Production runs each subgraph and the gateway as its own process (see README, Deploying).
  */
-export async function startStack({ config: base, db: given, seedPatients = base.seedPatients, ephemeralPorts = false, batching = base.batching, cache = base.cache, redis = base.redis, log }: StackOptions): Promise<Stack> {
+export async function startStack({
+  config: base,
+  db: given,
+  seedPatients = base.seedPatients,
+  ephemeralPorts = false,
+  batching = base.batching,
+  cache = base.cache,
+  redis = base.redis,
+  log,
+}: StackOptions): Promise<Stack> {
   const config: StackConfig = { ...base, cache, redis };
   const db = given ?? (await openDatabase({ url: config.databaseUrl, dataDir: config.pgliteDir }));
   let subgraphs: SubgraphSet | undefined;
@@ -122,7 +153,10 @@ export async function startStack({ config: base, db: given, seedPatients = base.
     audit = new AuditLog(db.prisma, { spillPath: join(config.auditSpillDir, 'audit-spill-stack.jsonl') });
     await audit.replaySpill();
     subgraphs = await startSubgraphs({ config, db, ephemeralPorts, batching, audit, log });
-    gateway = await createGateway({ config, subgraphUrls: subgraphs.subgraphUrls, audit, log }).listen(ephemeralPorts ? 0 : config.ports.gateway, config.host);
+    gateway = await createGateway({ config, subgraphUrls: subgraphs.subgraphUrls, audit, log }).listen(
+      ephemeralPorts ? 0 : config.ports.gateway,
+      config.host,
+    );
     return {
       db,
       audit,

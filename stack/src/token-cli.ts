@@ -1,9 +1,9 @@
 /** `npm run -s token -- --role ROLE [--sub ID] [--purpose P] [--reason TEXT]` prints a development JWT. */
 import { parseArgs } from 'node:util';
 import { SEEDED } from '@healthgraph/db/seed';
-import { isPurpose, isRole, PURPOSES, ROLES, type Role } from '@healthgraph/platform';
 import { loadGatewayConfig } from '@healthgraph/gateway/config';
 import { mintDevToken } from '@healthgraph/gateway/dev-token';
+import { isPurpose, isRole, PURPOSES, ROLES, type Role } from '@healthgraph/platform';
 
 const DEFAULT_SUB: Record<Role, string> = {
   PATIENT: SEEDED.patient,
@@ -15,12 +15,20 @@ const DEFAULT_SUB: Record<Role, string> = {
 };
 
 const { values } = parseArgs({
-  options: { role: { type: 'string' }, sub: { type: 'string' }, purpose: { type: 'string' }, reason: { type: 'string' }, ttl: { type: 'string' } },
+  options: {
+    role: { type: 'string' },
+    sub: { type: 'string' },
+    purpose: { type: 'string' },
+    reason: { type: 'string' },
+    ttl: { type: 'string' },
+  },
 });
 const role = values.role?.toUpperCase();
 const purpose = values.purpose?.toUpperCase();
 if (!isRole(role) || (purpose !== undefined && !isPurpose(purpose))) {
-  console.error(`usage: npm run -s token -- --role ${ROLES.join('|')} [--sub ID] [--purpose ${PURPOSES.join('|')}] [--reason TEXT] [--ttl SECONDS]`);
+  console.error(
+    `usage: npm run -s token -- --role ${ROLES.join('|')} [--sub ID] [--purpose ${PURPOSES.join('|')}] [--reason TEXT] [--ttl SECONDS]`,
+  );
   process.exit(2);
 }
 try {

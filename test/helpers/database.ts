@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { applyMigrations, type Database, openDatabase, type SeedOptions, seedDatabase } from '@healthgraph/db';
 import pg from 'pg';
-import { applyMigrations, type Database, openDatabase, seedDatabase, type SeedOptions } from '@healthgraph/db';
 
 /** Which database the tests run on; CI sets DATABASE_URL so they run on PostgreSQL. */
 export const TEST_DATABASE = process.env.DATABASE_URL ? 'postgresql' : 'pglite';

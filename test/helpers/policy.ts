@@ -1,9 +1,9 @@
 import type { PrismaClient } from '@healthgraph/db';
+import { SEEDED } from '@healthgraph/db';
 import { readSupergraph } from '@healthgraph/gateway/compose';
 import { readFieldRules } from '@healthgraph/gateway/plugins/field-authorization';
-import { type Principal, PURPOSES, ROLES, satisfies, scopesFor } from '@healthgraph/platform';
 import { accessFor, type ClinicalKind, clinicalRowVisible, type Label } from '@healthgraph/kit';
-import { SEEDED } from '@healthgraph/db';
+import { type Principal, PURPOSES, ROLES, satisfies, scopesFor } from '@healthgraph/platform';
 
 /** The field rules as the SDL declares them. */
 const RULES = readFieldRules(readSupergraph());
@@ -24,15 +24,36 @@ export function callers(): Principal[] {
   };
   return ROLES.flatMap((role) =>
     PURPOSES.filter((purpose) => purpose !== 'BTG' || role === 'CLINICIAN').flatMap((purpose) =>
-      (subjects[role] ?? [`staff-${role.toLowerCase()}`]).map((sub) => ({ role, purpose, sub, ...(purpose === 'BTG' ? { breakGlassReason: 'Emergency department, unresponsive' } : {}) })),
+      (subjects[role] ?? [`staff-${role.toLowerCase()}`]).map((sub) => ({
+        role,
+        purpose,
+        sub,
+        ...(purpose === 'BTG' ? { breakGlassReason: 'Emergency department, unresponsive' } : {}),
+      })),
     ),
   );
 }
 
 /** Gives the consented clinician their relationship and consent (call once per database). */
 export async function addConsentedClinician(prisma: PrismaClient): Promise<void> {
-  await prisma.careTeamMember.create({ data: { id: 'ctm-policy-consented', patientId: SEEDED.psyPatient, providerId: CONSENTED_CLINICIAN, role: 'CONSULTING', periodStart: new Date('2020-01-01') } });
-  await prisma.consent.create({ data: { id: 'cns-policy-consented', patientId: SEEDED.psyPatient, providerId: CONSENTED_CLINICIAN, label: 'PSY', grantedAt: new Date('2020-01-01') } });
+  await prisma.careTeamMember.create({
+    data: {
+      id: 'ctm-policy-consented',
+      patientId: SEEDED.psyPatient,
+      providerId: CONSENTED_CLINICIAN,
+      role: 'CONSULTING',
+      periodStart: new Date('2020-01-01'),
+    },
+  });
+  await prisma.consent.create({
+    data: {
+      id: 'cns-policy-consented',
+      patientId: SEEDED.psyPatient,
+      providerId: CONSENTED_CLINICIAN,
+      label: 'PSY',
+      grantedAt: new Date('2020-01-01'),
+    },
+  });
 }
 
 /** Whether the row policy lets the principal see the patient at all. */
@@ -46,7 +67,11 @@ export async function patientVisible(prisma: PrismaClient, principal: Principal,
       return false;
     case 'careTeam': {
       const now = new Date();
-      return (await prisma.careTeamMember.count({ where: { patientId, providerId: principal.sub, periodStart: { lte: now }, OR: [{ periodEnd: null }, { periodEnd: { gt: now } }] } })) > 0;
+      return (
+        (await prisma.careTeamMember.count({
+          where: { patientId, providerId: principal.sub, periodStart: { lte: now }, OR: [{ periodEnd: null }, { periodEnd: { gt: now } }] },
+        })) > 0
+      );
     }
   }
 }
@@ -59,12 +84,19 @@ export async function allowedRows(prisma: PrismaClient, principal: Principal, ki
   if (!access.clinical.has(kind) || !(await patientVisible(prisma, principal, patientId))) return new Set();
   const where = { where: { patientId } };
   const rows: Row[] =
-    kind === 'allergies' ? await prisma.allergy.findMany(where)
-    : kind === 'medications' ? await prisma.medication.findMany(where)
-    : kind === 'conditions' ? await prisma.condition.findMany(where)
-    : kind === 'vitals' ? await prisma.observation.findMany(where)
-    : await prisma.clinicalNote.findMany(where);
-  const consents = principal.role === 'CLINICIAN' ? await prisma.consent.findMany({ where: { patientId, providerId: principal.sub, revokedAt: null } }) : [];
+    kind === 'allergies'
+      ? await prisma.allergy.findMany(where)
+      : kind === 'medications'
+        ? await prisma.medication.findMany(where)
+        : kind === 'conditions'
+          ? await prisma.condition.findMany(where)
+          : kind === 'vitals'
+            ? await prisma.observation.findMany(where)
+            : await prisma.clinicalNote.findMany(where);
+  const consents =
+    principal.role === 'CLINICIAN'
+      ? await prisma.consent.findMany({ where: { patientId, providerId: principal.sub, revokedAt: null } })
+      : [];
   const labels = new Set<Label>(consents.map((c) => c.label));
   return new Set(rows.filter((row) => clinicalRowVisible(row, access, labels)).map((row) => row.id));
 }

@@ -1,7 +1,6 @@
-import { type Purpose, type Role } from '@healthgraph/platform';
-import { type StackConfig as Config, loadStackConfig as loadConfig } from '@healthgraph/stack';
-import { mintDevToken, type Stack, startStack } from '@healthgraph/stack';
 import type { SeedOptions } from '@healthgraph/db';
+import type { Purpose, Role } from '@healthgraph/platform';
+import { type StackConfig as Config, loadStackConfig as loadConfig, mintDevToken, type Stack, startStack } from '@healthgraph/stack';
 import type { Logger } from 'pino';
 import { createTestDatabase } from './database.js';
 
@@ -11,7 +10,11 @@ let stacks = 0;
 export interface TestStack extends Stack {
   config: Config;
   /** POSTs a GraphQL operation to the gateway as the given caller (or with raw headers). */
-  query(as: Caller | { headers: Record<string, string> } | null, query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse>;
+  query(
+    as: Caller | { headers: Record<string, string> } | null,
+    query: string,
+    variables?: Record<string, unknown>,
+  ): Promise<GraphQLResponse>;
   token(caller: Caller): Promise<string>;
 }
 
@@ -25,18 +28,47 @@ export interface Caller {
 export interface GraphQLResponse {
   status: number;
   headers: Headers;
-  body: { data?: Record<string, unknown> | null; errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[] };
+  body: {
+    data?: Record<string, unknown> | null;
+    errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
+  };
 }
 
 /** Test configuration; REDIS_URL passes through, under a prefix of this process's own. */
-export const testConfig = (): Config => loadConfig({ REDIS_URL: process.env.REDIS_URL, CACHE_PREFIX: TEST_PREFIX, NODE_ENV: 'test', JWT_SECRET: 'test-secret-for-client-tokens-0123456789', SUBGRAPH_TOKEN_SECRET: 'test-secret-for-subgraph-tokens-0123456789' });
+export const testConfig = (): Config =>
+  loadConfig({
+    REDIS_URL: process.env.REDIS_URL,
+    CACHE_PREFIX: TEST_PREFIX,
+    NODE_ENV: 'test',
+    JWT_SECRET: 'test-secret-for-client-tokens-0123456789',
+    SUBGRAPH_TOKEN_SECRET: 'test-secret-for-subgraph-tokens-0123456789',
+  });
 
 /** Starts the four subgraphs and the gateway on free ports over a private database. */
-export async function startTestStack({ seed, batching, cache, log }: { seed?: SeedOptions; batching?: boolean; cache?: Partial<Config['cache']>; log?: Logger } = {}): Promise<TestStack> {
+export async function startTestStack({
+  seed,
+  batching,
+  cache,
+  log,
+}: {
+  seed?: SeedOptions;
+  batching?: boolean;
+  cache?: Partial<Config['cache']>;
+  log?: Logger;
+} = {}): Promise<TestStack> {
   const config = testConfig();
   const db = await createTestDatabase(seed);
   // Each stack its own key space: test files run side by side on different databases.
-  const stack = await startStack({ config, db, seedPatients: 0, ephemeralPorts: true, batching, log, cache: { ...config.cache, ...cache }, redis: { ...config.redis, prefix: `${config.redis.prefix}-${++stacks}` } });
+  const stack = await startStack({
+    config,
+    db,
+    seedPatients: 0,
+    ephemeralPorts: true,
+    batching,
+    log,
+    cache: { ...config.cache, ...cache },
+    redis: { ...config.redis, prefix: `${config.redis.prefix}-${++stacks}` },
+  });
   const token = (caller: Caller) => mintDevToken(config.jwt, caller);
   return {
     ...stack,

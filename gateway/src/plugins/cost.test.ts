@@ -53,7 +53,12 @@ describe('cost estimates, worked by hand', () => {
 
   it('counts what was actually returned', () => {
     const document = parse('{ patients(first: 3) { name allergies { id } } }');
-    const data = { patients: [{ name: 'a', allergies: [{ id: '1' }, { id: '2' }] }, { name: 'b', allergies: [] }] };
+    const data = {
+      patients: [
+        { name: 'a', allergies: [{ id: '1' }, { id: '2' }] },
+        { name: 'b', allergies: [] },
+      ],
+    };
     // 2 patients x 1 + 2 allergies x 1, against an estimate of 3 x (1 + 5 x 1) = 18.
     expect(actualCost(schema, rules, document, getOperationAST(document)!, data)).toBe(4);
     expect(estimate('{ patients(first: 3) { name allergies { id } } }').cost).toBe(18);
@@ -61,7 +66,9 @@ describe('cost estimates, worked by hand', () => {
 
   it('prices a fragment bomb without expanding it', () => {
     const levels = 50;
-    const fragments = Array.from({ length: levels }, (_, i) => (i === levels - 1 ? `fragment F${i} on Patient { id notes { id } }` : `fragment F${i} on Patient { ...F${i + 1} ...F${i + 1} }`)).join('\n');
+    const fragments = Array.from({ length: levels }, (_, i) =>
+      i === levels - 1 ? `fragment F${i} on Patient { id notes { id } }` : `fragment F${i} on Patient { ...F${i + 1} ...F${i + 1} }`,
+    ).join('\n');
     expect(estimate(`{ patients(first: 1) { ...F0 } }\n${fragments}`).cost).toBe(Number.MAX_SAFE_INTEGER);
   });
 });

@@ -1,14 +1,15 @@
 import type { ApolloServerPlugin } from '@apollo/server';
+import { counter, histogram, type Role } from '@healthgraph/platform';
 import {
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
-  getNamedType,
-  getOperationAST,
-  getNullableType,
   GraphQLError,
   type GraphQLNamedType,
   type GraphQLSchema,
+  getNamedType,
+  getNullableType,
+  getOperationAST,
   isCompositeType,
   isInterfaceType,
   isListType,
@@ -19,7 +20,6 @@ import {
   type SelectionSetNode,
   type ValueNode,
 } from 'graphql';
-import { counter, histogram, type Role } from '@healthgraph/platform';
 import type { GatewayContext } from '../context.js';
 
 /** IBM GraphQL cost directive specification, as composed into the supergraph (@cost, @listSize). */
@@ -35,7 +35,8 @@ export const DEFAULT_LIST_SIZE = 10;
 export const MUTATION_BASE = 10;
 
 const intOf = (value: ValueNode | undefined): number | undefined => (value?.kind === Kind.INT ? Number(value.value) : undefined);
-const stringsOf = (value: ValueNode | undefined): string[] => (value?.kind === Kind.LIST ? value.values.flatMap((v) => (v.kind === Kind.STRING ? [v.value] : [])) : []);
+const stringsOf = (value: ValueNode | undefined): string[] =>
+  value?.kind === Kind.LIST ? value.values.flatMap((v) => (v.kind === Kind.STRING ? [v.value] : [])) : [];
 
 /** Reads @cost and @listSize from the supergraph SDL into a `Type.field` table. */
 export function readCostRules(supergraphSdl: string): CostRules {
@@ -77,7 +78,12 @@ function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode
 }
 
 /** The list size a field's slicing arguments ask for, or its assumed size. Records the variables it read. */
-function sliceSize(rule: CostRule | undefined, field: FieldNode, variables: Record<string, unknown>, read: Set<string>): number | undefined {
+function sliceSize(
+  rule: CostRule | undefined,
+  field: FieldNode,
+  variables: Record<string, unknown>,
+  read: Set<string>,
+): number | undefined {
   const listSize = rule?.listSize;
   if (!listSize) return undefined;
   const sizes = listSize.slicingArguments.flatMap((name) => {
@@ -94,7 +100,11 @@ function sliceSize(rule: CostRule | undefined, field: FieldNode, variables: Reco
   return sizes.length > 0 ? Math.max(0, ...sizes) : listSize.assumedSize;
 }
 
-function fieldWeight(walk: Walk, parent: GraphQLNamedType, field: FieldNode): { weight: number; rule: CostRule | undefined; type: GraphQLNamedType | undefined; list: boolean } {
+function fieldWeight(
+  walk: Walk,
+  parent: GraphQLNamedType,
+  field: FieldNode,
+): { weight: number; rule: CostRule | undefined; type: GraphQLNamedType | undefined; list: boolean } {
   if (!isObjectType(parent) && !isInterfaceType(parent)) return { weight: 0, rule: undefined, type: undefined, list: false };
   const definition = parent.getFields()[field.name.value];
   if (!definition) return { weight: 0, rule: undefined, type: undefined, list: false };
@@ -107,14 +117,19 @@ function fieldWeight(walk: Walk, parent: GraphQLNamedType, field: FieldNode): { 
 /** Input objects cost 1 each (nested ones too), lists the sum of their items, scalars nothing. */
 function argumentsCost(field: FieldNode, variables: Record<string, unknown>): number {
   const ofValue = (value: unknown): number =>
-    Array.isArray(value) ? value.reduce((n: number, item) => n + ofValue(item), 0)
-    : value && typeof value === 'object' ? 1 + Object.values(value).reduce((n: number, item) => n + ofValue(item), 0)
-    : 0;
+    Array.isArray(value)
+      ? value.reduce((n: number, item) => n + ofValue(item), 0)
+      : value && typeof value === 'object'
+        ? 1 + Object.values(value).reduce((n: number, item) => n + ofValue(item), 0)
+        : 0;
   const ofNode = (node: ValueNode): number =>
-    node.kind === Kind.OBJECT ? 1 + node.fields.reduce((n, f) => n + ofNode(f.value), 0)
-    : node.kind === Kind.LIST ? node.values.reduce((n, v) => n + ofNode(v), 0)
-    : node.kind === Kind.VARIABLE ? ofValue(variables[node.name.value])
-    : 0;
+    node.kind === Kind.OBJECT
+      ? 1 + node.fields.reduce((n, f) => n + ofNode(f.value), 0)
+      : node.kind === Kind.LIST
+        ? node.values.reduce((n, v) => n + ofNode(v), 0)
+        : node.kind === Kind.VARIABLE
+          ? ofValue(variables[node.name.value])
+          : 0;
   return (field.arguments ?? []).reduce((n, argument) => n + ofNode(argument.value), 0);
 }
 
@@ -124,7 +139,13 @@ function argumentsCost(field: FieldNode, variables: Record<string, unknown>): nu
  * else @listSize's assumed size, else 10. sizedFields carry a connection's slicing argument to its
  * `edges`. Fragments are memoised per size context, so their repetition cannot blow up the walk.
  */
-export function estimateCost(schema: GraphQLSchema, rules: CostRules, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown> = {}) {
+export function estimateCost(
+  schema: GraphQLSchema,
+  rules: CostRules,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown> = {},
+) {
   const walk: Walk = { schema, rules, fragments: fragmentsOf(document), mutation: operation.operation === 'mutation' };
   const read = new Set<string>();
   const memo = new Map<string, number>();
@@ -136,7 +157,9 @@ export function estimateCost(schema: GraphQLSchema, rules: CostRules, document: 
         const { weight, rule, type, list } = fieldWeight(walk, parent, selection);
         const size = sliceSize(rule, selection, variables, read);
         const multiplier = list ? (sized?.get(selection.name.value) ?? size ?? DEFAULT_LIST_SIZE) : 1;
-        const childSized = rule?.listSize?.sizedFields.length ? new Map(rule.listSize.sizedFields.map((name) => [name, size ?? DEFAULT_LIST_SIZE])) : undefined;
+        const childSized = rule?.listSize?.sizedFields.length
+          ? new Map(rule.listSize.sizedFields.map((name) => [name, size ?? DEFAULT_LIST_SIZE]))
+          : undefined;
         const children = selection.selectionSet && type ? cost(selection.selectionSet, type, childSized) : 0;
         total += multiplier * (weight + children) + argumentsCost(selection, variables);
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
@@ -158,11 +181,20 @@ export function estimateCost(schema: GraphQLSchema, rules: CostRules, document: 
   };
   const root = schema.getRootType(operation.operation);
   const base = walk.mutation ? MUTATION_BASE : 0;
-  return { cost: root ? Math.min(base + cost(operation.selectionSet, root, undefined), Number.MAX_SAFE_INTEGER) : 0, slicingVariables: [...read].sort() };
+  return {
+    cost: root ? Math.min(base + cost(operation.selectionSet, root, undefined), Number.MAX_SAFE_INTEGER) : 0,
+    slicingVariables: [...read].sort(),
+  };
 }
 
 /** The cost of what was actually returned, by the same weights, counting real list lengths. */
-export function actualCost(schema: GraphQLSchema, rules: CostRules, document: DocumentNode, operation: OperationDefinitionNode, data: unknown): number {
+export function actualCost(
+  schema: GraphQLSchema,
+  rules: CostRules,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  data: unknown,
+): number {
   const walk: Walk = { schema, rules, fragments: fragmentsOf(document), mutation: operation.operation === 'mutation' };
   const cost = (set: SelectionSetNode, parent: GraphQLNamedType, value: unknown, spreads: ReadonlySet<string>): number => {
     if (!value || typeof value !== 'object') return 0;
@@ -184,7 +216,8 @@ export function actualCost(schema: GraphQLSchema, rules: CostRules, document: Do
       } else {
         const fragment = walk.fragments.get(selection.name.value);
         const type = fragment && schema.getType(fragment.typeCondition.name.value);
-        if (fragment && type && !spreads.has(fragment.name.value)) total += cost(fragment.selectionSet, type, value, new Set([...spreads, fragment.name.value]));
+        if (fragment && type && !spreads.has(fragment.name.value))
+          total += cost(fragment.selectionSet, type, value, new Set([...spreads, fragment.name.value]));
       }
     }
     return total;
@@ -209,7 +242,12 @@ export interface CostStats {
 const CACHE_LIMIT = 5_000;
 
 const costMetrics = {
-  cost: histogram('healthgraph_operation_cost', 'Estimated (before execution) and actual (after) operation cost', [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 50000], ['kind'] as const),
+  cost: histogram(
+    'healthgraph_operation_cost',
+    'Estimated (before execution) and actual (after) operation cost',
+    [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 50000],
+    ['kind'] as const,
+  ),
   rejections: counter('healthgraph_cost_rejections_total', 'Operations refused as too expensive'),
 };
 
@@ -250,9 +288,12 @@ export function costPlugin(rules: CostRules, { mode, budgets }: CostOptions, sta
           if (mode === 'enforce' && cost > budget) {
             stats.rejected++;
             costMetrics.rejections.inc();
-            throw new GraphQLError(`The operation is estimated to cost ${cost}, over this role's budget of ${budget}: ask for fewer items or fewer fields`, {
-              extensions: { code: 'COST_ESTIMATED_TOO_EXPENSIVE', cost: { estimated: cost, budget }, http: { status: 400 } },
-            });
+            throw new GraphQLError(
+              `The operation is estimated to cost ${cost}, over this role's budget of ${budget}: ask for fewer items or fewer fields`,
+              {
+                extensions: { code: 'COST_ESTIMATED_TOO_EXPENSIVE', cost: { estimated: cost, budget }, http: { status: 400 } },
+              },
+            );
           }
         },
         async willSendResponse({ schema, document, operationName, request, response }) {

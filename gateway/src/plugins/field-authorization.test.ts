@@ -12,7 +12,8 @@ const SDL = `
 `;
 const schema = buildSchema(SDL);
 const rules = readFieldRules(SDL);
-const paths = (query: string, held: string[]) => unauthorizedPaths(schema, rules, new Set(held), parse(query)).map((p) => p.map((s) => s.key).join('.'));
+const paths = (query: string, held: string[]) =>
+  unauthorizedPaths(schema, rules, new Set(held), parse(query)).map((p) => p.map((s) => s.key).join('.'));
 
 describe('field authorization', () => {
   it('reads scope groups as any-of all-of', () => {

@@ -1,16 +1,17 @@
 import { createHash } from 'node:crypto';
 import type { ApolloServerPlugin } from '@apollo/server';
+import { satisfies, scopesFor } from '@healthgraph/platform';
 import {
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
-  getNamedType,
-  getNullableType,
   GraphQLError,
   type GraphQLField,
   type GraphQLNamedType,
   type GraphQLOutputType,
   type GraphQLSchema,
+  getNamedType,
+  getNullableType,
   getOperationAST,
   isAbstractType,
   isInterfaceType,
@@ -27,7 +28,6 @@ import {
   visit,
   visitWithTypeInfo,
 } from 'graphql';
-import { satisfies, scopesFor } from '@healthgraph/platform';
 import type { GatewayContext } from '../context.js';
 
 /** filter: unauthorized fields come back null with an error each; reject: the whole operation is refused. */
@@ -43,7 +43,9 @@ export const UNAUTHORIZED = 'UNAUTHORIZED_FIELD_OR_TYPE';
 
 function scopeGroups(value: ValueNode): string[][] {
   if (value.kind !== Kind.LIST) return [];
-  return value.values.map((group) => (group.kind === Kind.LIST ? group.values.flatMap((s) => (s.kind === Kind.STRING ? [s.value] : [])) : []));
+  return value.values.map((group) =>
+    group.kind === Kind.LIST ? group.values.flatMap((s) => (s.kind === Kind.STRING ? [s.value] : [])) : [],
+  );
 }
 
 /**
@@ -85,7 +87,13 @@ function segmentOf(key: string, type: GraphQLOutputType): Segment {
 }
 
 /** May a caller holding these scopes read `field` on `parent`? Through an interface, every implementation's rule applies. */
-function fieldAllowed(schema: GraphQLSchema, rules: FieldRules, held: ReadonlySet<string>, parent: GraphQLNamedType, field: string): boolean {
+function fieldAllowed(
+  schema: GraphQLSchema,
+  rules: FieldRules,
+  held: ReadonlySet<string>,
+  parent: GraphQLNamedType,
+  field: string,
+): boolean {
   if (field.startsWith('__')) return true;
   const types = isAbstractType(parent) ? [parent, ...schema.getPossibleTypes(parent)] : [parent];
   return types.every((type) => {
@@ -95,10 +103,18 @@ function fieldAllowed(schema: GraphQLSchema, rules: FieldRules, held: ReadonlySe
 }
 
 /** Response paths of every unauthorized field the operation selects, fragments and aliases included. */
-export function unauthorizedPaths(schema: GraphQLSchema, rules: FieldRules, held: ReadonlySet<string>, document: DocumentNode, operationName?: string | null): Segment[][] {
+export function unauthorizedPaths(
+  schema: GraphQLSchema,
+  rules: FieldRules,
+  held: ReadonlySet<string>,
+  document: DocumentNode,
+  operationName?: string | null,
+): Segment[][] {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
-  const operation = document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION && (!operationName || d.name?.value === operationName));
+  const operation = document.definitions.find(
+    (d) => d.kind === Kind.OPERATION_DEFINITION && (!operationName || d.name?.value === operationName),
+  );
   if (!operation || operation.kind !== Kind.OPERATION_DEFINITION) return [];
   const root = schema.getRootType(operation.operation);
   if (!root) return [];
@@ -135,7 +151,12 @@ export function unauthorizedPaths(schema: GraphQLSchema, rules: FieldRules, held
 }
 
 /** The document without the unauthorized fields, wherever they stand (operation or fragments). */
-export function withoutUnauthorized(schema: GraphQLSchema, rules: FieldRules, held: ReadonlySet<string>, document: DocumentNode): DocumentNode {
+export function withoutUnauthorized(
+  schema: GraphQLSchema,
+  rules: FieldRules,
+  held: ReadonlySet<string>,
+  document: DocumentNode,
+): DocumentNode {
   const typeInfo = new TypeInfo(schema);
   return visit(
     document,
@@ -149,7 +170,11 @@ export function withoutUnauthorized(schema: GraphQLSchema, rules: FieldRules, he
       SelectionSet: {
         leave(node: SelectionSetNode) {
           if (node.selections.length > 0) return undefined;
-          const placeholder: FieldNode = { kind: Kind.FIELD, alias: { kind: Kind.NAME, value: PLACEHOLDER }, name: { kind: Kind.NAME, value: '__typename' } };
+          const placeholder: FieldNode = {
+            kind: Kind.FIELD,
+            alias: { kind: Kind.NAME, value: PLACEHOLDER },
+            name: { kind: Kind.NAME, value: '__typename' },
+          };
           return { ...node, selections: [placeholder] };
         },
       },
@@ -252,7 +277,8 @@ export function fieldAuthorization(
             if (nullRoot) result.data = null;
           }
           const errors = removed.map(
-            (path) => new GraphQLError('The caller may not read this field', { path: path.map((s) => s.key), extensions: { code: UNAUTHORIZED } }),
+            (path) =>
+              new GraphQLError('The caller may not read this field', { path: path.map((s) => s.key), extensions: { code: UNAUTHORIZED } }),
           );
           result.errors = [...(result.errors ?? []), ...errors];
         },

@@ -97,20 +97,56 @@ export function operationLimitsPlugin(limits: OperationLimits): ApolloServerPlug
         async didResolveOperation({ document, operation, operationName, schema }) {
           // Apollo Gateway would answer these with a 500; they are the client's mistake.
           if (!operation) {
-            throw new GraphQLError(operationName ? `The document has no operation named "${operationName}"` : 'The document holds several operations: name the one to run', {
-              extensions: { code: 'OPERATION_RESOLUTION_FAILURE', http: { status: 400 } },
-            });
+            throw new GraphQLError(
+              operationName
+                ? `The document has no operation named "${operationName}"`
+                : 'The document holds several operations: name the one to run',
+              {
+                extensions: { code: 'OPERATION_RESOLUTION_FAILURE', http: { status: 400 } },
+              },
+            );
           }
           if (!schema.getRootType(operation.operation)) {
-            throw new GraphQLError(`This API has no ${operation.operation} operations`, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } } });
+            throw new GraphQLError(`This API has no ${operation.operation} operations`, {
+              extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } },
+            });
           }
           const shape = measureOperation(document, operation);
-          if (shape.fields > limits.maxFields) throw refuse(LimitCode.fields, `The operation selects ${shape.fields} fields once fragments are expanded; the limit is ${limits.maxFields}`, shape.fields, limits.maxFields);
-          if (shape.depth > limits.maxDepth) throw refuse(LimitCode.depth, `The operation is nested ${shape.depth} fields deep; the limit is ${limits.maxDepth}`, shape.depth, limits.maxDepth);
-          if (shape.aliases > limits.maxAliases) throw refuse(LimitCode.aliases, `The operation uses ${shape.aliases} aliases; the limit is ${limits.maxAliases}`, shape.aliases, limits.maxAliases);
-          if (shape.rootFields > limits.maxRootFields) throw refuse(LimitCode.rootFields, `The operation selects ${shape.rootFields} root fields; the limit is ${limits.maxRootFields}`, shape.rootFields, limits.maxRootFields);
+          if (shape.fields > limits.maxFields)
+            throw refuse(
+              LimitCode.fields,
+              `The operation selects ${shape.fields} fields once fragments are expanded; the limit is ${limits.maxFields}`,
+              shape.fields,
+              limits.maxFields,
+            );
+          if (shape.depth > limits.maxDepth)
+            throw refuse(
+              LimitCode.depth,
+              `The operation is nested ${shape.depth} fields deep; the limit is ${limits.maxDepth}`,
+              shape.depth,
+              limits.maxDepth,
+            );
+          if (shape.aliases > limits.maxAliases)
+            throw refuse(
+              LimitCode.aliases,
+              `The operation uses ${shape.aliases} aliases; the limit is ${limits.maxAliases}`,
+              shape.aliases,
+              limits.maxAliases,
+            );
+          if (shape.rootFields > limits.maxRootFields)
+            throw refuse(
+              LimitCode.rootFields,
+              `The operation selects ${shape.rootFields} root fields; the limit is ${limits.maxRootFields}`,
+              shape.rootFields,
+              limits.maxRootFields,
+            );
           if (shape.directivesPerField > limits.maxDirectivesPerField) {
-            throw refuse(LimitCode.directives, `A field carries ${shape.directivesPerField} directives; the limit is ${limits.maxDirectivesPerField}`, shape.directivesPerField, limits.maxDirectivesPerField);
+            throw refuse(
+              LimitCode.directives,
+              `A field carries ${shape.directivesPerField} directives; the limit is ${limits.maxDirectivesPerField}`,
+              shape.directivesPerField,
+              limits.maxDirectivesPerField,
+            );
           }
         },
       };

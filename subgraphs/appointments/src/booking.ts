@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Appointment, Prisma } from '@healthgraph/db';
+import type { ScopedData } from '@healthgraph/kit';
 import { badUserInput, forbidden, idempotencyKeyReused, notFound, type Role, slotUnavailable } from '@healthgraph/platform';
-import { type ScopedData } from '@healthgraph/kit';
 import { findSlot } from './slots.js';
 
 /** Who may book or cancel, for the patients they can see (self, care team, any for SCHEDULER). */
@@ -18,23 +18,35 @@ export interface BookAppointmentInput {
 }
 
 function uniqueViolationOn(error: unknown, column: string): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002' && JSON.stringify(error.meta ?? {}).includes(column);
+  return (
+    error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002' && JSON.stringify(error.meta ?? {}).includes(column)
+  );
 }
 
 async function mayScheduleFor(data: ScopedData, patientId: string): Promise<void> {
   // Break-glass reaches emergency data, not the scheduling desk.
-  if (!SCHEDULING_ROLES.has(data.principal.role) || data.principal.purpose === 'BTG') throw forbidden('this role may not book or cancel appointments');
+  if (!SCHEDULING_ROLES.has(data.principal.role) || data.principal.purpose === 'BTG')
+    throw forbidden('this role may not book or cancel appointments');
   if (!(await data.canSeePatient.load(patientId))) throw notFound('Patient', patientId);
 }
 
 /** After a committed change, no replica may serve a view of what it changed. */
 function invalidateAfter(data: ScopedData, appointment: Appointment): Promise<void> {
-  return data.cache?.invalidate([`appointments:patient:${appointment.patientId}`, `appointments:provider:${appointment.providerId}`, `careteam:${appointment.patientId}`]) ?? Promise.resolve();
+  return (
+    data.cache?.invalidate([
+      `appointments:patient:${appointment.patientId}`,
+      `appointments:provider:${appointment.providerId}`,
+      `careteam:${appointment.patientId}`,
+    ]) ?? Promise.resolve()
+  );
 }
 
 /** The same request retried with its key gets the booking it made; a different request with that key is refused. */
 function replay(existing: Appointment, input: BookAppointmentInput): Appointment {
-  const same = existing.patientId === input.patientId && existing.providerId === input.providerId && existing.start.getTime() === input.start.getTime();
+  const same =
+    existing.patientId === input.patientId &&
+    existing.providerId === input.providerId &&
+    existing.start.getTime() === input.start.getTime();
   if (!same) throw idempotencyKeyReused();
   return existing;
 }
@@ -50,7 +62,9 @@ export async function bookAppointment(data: ScopedData, input: BookAppointmentIn
   if (input.reason && input.reason.length > 500) throw badUserInput('input.reason', 'must be at most 500 characters');
   await mayScheduleFor(data, input.patientId);
 
-  const previous = await prisma.appointment.findUnique({ where: { bookedBy_idempotencyKey: { bookedBy: principal.sub, idempotencyKey: key } } });
+  const previous = await prisma.appointment.findUnique({
+    where: { bookedBy_idempotencyKey: { bookedBy: principal.sub, idempotencyKey: key } },
+  });
   if (previous) return replay(previous, input);
 
   if (input.start.getTime() <= Date.now()) throw badUserInput('input.start', 'must be in the future');
@@ -84,7 +98,16 @@ export async function bookAppointment(data: ScopedData, input: BookAppointmentIn
       });
       if (!member) {
         await tx.careTeamMember.createMany({
-          data: [{ id: `ctm-${randomUUID()}`, patientId: input.patientId, providerId: input.providerId, role: 'ATTENDING', periodStart: now, periodEnd: new Date(slot.end.getTime() + ATTENDING_FOLLOW_UP_MS) }],
+          data: [
+            {
+              id: `ctm-${randomUUID()}`,
+              patientId: input.patientId,
+              providerId: input.providerId,
+              role: 'ATTENDING',
+              periodStart: now,
+              periodEnd: new Date(slot.end.getTime() + ATTENDING_FOLLOW_UP_MS),
+            },
+          ],
           skipDuplicates: true,
         });
       }
@@ -96,7 +119,9 @@ export async function bookAppointment(data: ScopedData, input: BookAppointmentIn
     if (uniqueViolationOn(error, 'activeStart')) throw slotUnavailable(input.providerId, input.start.toISOString());
     if (uniqueViolationOn(error, 'idempotencyKey')) {
       // A concurrent retry with the same key won the race: answer with what it booked.
-      const winner = await prisma.appointment.findUnique({ where: { bookedBy_idempotencyKey: { bookedBy: principal.sub, idempotencyKey: key } } });
+      const winner = await prisma.appointment.findUnique({
+        where: { bookedBy_idempotencyKey: { bookedBy: principal.sub, idempotencyKey: key } },
+      });
       if (winner) return replay(winner, input);
     }
     throw error;
@@ -118,6 +143,7 @@ export async function cancelAppointment(data: ScopedData, id: string, reason: st
   });
   const current = await prisma.appointment.findUniqueOrThrow({ where: { id } });
   if (count > 0) await invalidateAfter(data, current);
-  if (count === 0 && current.status !== 'CANCELLED') throw badUserInput('id', `only booked appointments can be cancelled (this one is ${current.status})`);
+  if (count === 0 && current.status !== 'CANCELLED')
+    throw badUserInput('id', `only booked appointments can be cancelled (this one is ${current.status})`);
   return current;
 }

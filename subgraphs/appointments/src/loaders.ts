@@ -1,6 +1,6 @@
 import { type Appointment, Prisma } from '@healthgraph/db';
-import { scopesFor } from '@healthgraph/platform';
 import { byKey, createLoader, groupBy, patientScopeSql, readThrough, type ScopedData, visiblePatientsWhere } from '@healthgraph/kit';
+import { scopesFor } from '@healthgraph/platform';
 import { expandSlots, type Slot } from './slots.js';
 
 export type Loaders = ReturnType<typeof createLoaders>;
@@ -19,7 +19,8 @@ export interface ScheduleKey {
   day: Date;
 }
 
-const pageShape = (k: AppointmentPageKey) => `${k.from.toISOString()}|${k.to.toISOString()}|${k.size}|${k.after?.[0].toISOString() ?? ''}|${k.after?.[1] ?? ''}`;
+const pageShape = (k: AppointmentPageKey) =>
+  `${k.from.toISOString()}|${k.to.toISOString()}|${k.size}|${k.after?.[0].toISOString() ?? ''}|${k.after?.[1] ?? ''}`;
 const DAY = 86_400_000;
 
 /** Per-request loaders; each folds the caller's patient scope into its single statement. */
@@ -72,7 +73,9 @@ export function createLoaders(data: ScopedData) {
               return groupBy(ids, rows.map(view), (r) => r.patientId);
             },
           });
-          readable.forEach((id, i) => results.set(`${shape}#${id}`, pages[i] ?? []));
+          readable.forEach((id, i) => {
+            results.set(`${shape}#${id}`, pages[i] ?? []);
+          });
         }
         return keys.map((k) => results.get(`${pageShape(k)}#${k.patientId}`) ?? []);
       },
@@ -90,11 +93,18 @@ export function createLoaders(data: ScopedData) {
           const scope = visiblePatientsWhere(principal);
           const rows = scope
             ? await prisma.appointment.findMany({
-                where: { providerId: { in: providerIds }, start: { gte: new Date(dayMs), lt: new Date(dayMs + DAY) }, status: { not: 'CANCELLED' }, patient: scope },
+                where: {
+                  providerId: { in: providerIds },
+                  start: { gte: new Date(dayMs), lt: new Date(dayMs + DAY) },
+                  status: { not: 'CANCELLED' },
+                  patient: scope,
+                },
                 orderBy: [{ start: 'asc' }, { id: 'asc' }],
               })
             : [];
-          groupBy(providerIds, rows, (r) => r.providerId).forEach((list, i) => results.set(`${providerIds[i]}@${dayMs}`, list));
+          groupBy(providerIds, rows, (r) => r.providerId).forEach((list, i) => {
+            results.set(`${providerIds[i]}@${dayMs}`, list);
+          });
         }
         return keys.map((k) => results.get(`${k.providerId}@${k.day.getTime()}`) ?? []);
       },
@@ -124,7 +134,10 @@ export function createSlotLoader({ prisma, batch }: ScopedData) {
         const providerIds = [...new Set(group.map((k) => k.providerId))];
         const [availability, booked] = await Promise.all([
           prisma.providerAvailability.findMany({ where: { providerId: { in: providerIds } } }),
-          prisma.appointment.findMany({ where: { providerId: { in: providerIds }, activeStart: { gte: from, lt: to } }, select: { providerId: true, start: true } }),
+          prisma.appointment.findMany({
+            where: { providerId: { in: providerIds }, activeStart: { gte: from, lt: to } },
+            select: { providerId: true, start: true },
+          }),
         ]);
         const availabilityBy = groupBy(providerIds, availability, (a) => a.providerId);
         const bookedBy = groupBy(providerIds, booked, (a) => a.providerId);

@@ -12,7 +12,13 @@ export interface Slot {
 }
 
 /** Expands weekly availability into concrete slots in [from, to) (UTC), skipping taken and past ones. */
-export function expandSlots(availability: readonly ProviderAvailability[], taken: ReadonlySet<number>, from: Date, to: Date, now: Date): Slot[] {
+export function expandSlots(
+  availability: readonly ProviderAvailability[],
+  taken: ReadonlySet<number>,
+  from: Date,
+  to: Date,
+  now: Date,
+): Slot[] {
   const slots: Slot[] = [];
   const firstDay = Math.floor(from.getTime() / DAY) * DAY;
   for (let day = firstDay; day < to.getTime(); day += DAY) {
@@ -34,5 +40,9 @@ export function expandSlots(availability: readonly ProviderAvailability[], taken
 export async function findSlot(prisma: Pick<PrismaClient, 'providerAvailability'>, providerId: string, start: Date): Promise<Slot | null> {
   const day = Math.floor(start.getTime() / DAY) * DAY;
   const availability = await prisma.providerAvailability.findMany({ where: { providerId, weekday: new Date(day).getUTCDay() } });
-  return expandSlots(availability, new Set(), new Date(day), new Date(day + DAY), new Date(0)).find((s) => s.start.getTime() === start.getTime()) ?? null;
+  return (
+    expandSlots(availability, new Set(), new Date(day), new Date(day + DAY), new Date(0)).find(
+      (s) => s.start.getTime() === start.getTime(),
+    ) ?? null
+  );
 }

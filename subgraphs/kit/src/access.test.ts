@@ -6,7 +6,9 @@ const row = (sensitivity: 'NONE' | 'PSY' | 'ETH', confidentiality: 'N' | 'R' | '
 describe('the row policy', () => {
   it('scopes each role to its patients', () => {
     expect(visiblePatientsWhere({ sub: 'pat-1', role: 'PATIENT', purpose: 'TREAT' })).toEqual({ id: 'pat-1' });
-    expect(visiblePatientsWhere({ sub: 'prv-1', role: 'CLINICIAN', purpose: 'TREAT' })).toMatchObject({ careTeam: { some: { providerId: 'prv-1' } } });
+    expect(visiblePatientsWhere({ sub: 'prv-1', role: 'CLINICIAN', purpose: 'TREAT' })).toMatchObject({
+      careTeam: { some: { providerId: 'prv-1' } },
+    });
     expect(visiblePatientsWhere({ sub: 's', role: 'SCHEDULER', purpose: 'HOPERAT' })).toEqual({});
     expect(visiblePatientsWhere({ sub: 'a', role: 'ADMIN', purpose: 'HOPERAT' })).toBeNull();
     expect(visiblePatientsWhere({ sub: 'a', role: 'AUDITOR', purpose: 'HOPERAT' })).toBeNull();

@@ -1,7 +1,7 @@
-import DataLoader from 'dataloader';
-import { Prisma as SqlTag, type Prisma, type PrismaClient } from '@healthgraph/db';
-import { readThrough, type ScopedCache } from './cache.js';
+import { type Prisma, type PrismaClient, Prisma as SqlTag } from '@healthgraph/db';
 import type { Principal, Role } from '@healthgraph/platform';
+import DataLoader from 'dataloader';
+import { readThrough, type ScopedCache } from './cache.js';
 
 /** How far a caller's reach extends over patients. */
 export type Reach = 'self' | 'careTeam' | 'all' | 'none';
@@ -65,7 +65,11 @@ function activeCareTeamOf(providerId: string, now: Date): Prisma.CareTeamMemberW
  * Per-request answer to "may this caller see patient X?", batched: one statement per batch for a
  * clinician (care-team lookup), none for the other roles.
  */
-export function createPatientAccessLoader(prisma: PrismaClient, principal: Principal, options: { batch: boolean; cache?: ScopedCache }): DataLoader<string, boolean> {
+export function createPatientAccessLoader(
+  prisma: PrismaClient,
+  principal: Principal,
+  options: { batch: boolean; cache?: ScopedCache },
+): DataLoader<string, boolean> {
   const reach = accessFor(principal).patients;
   return new DataLoader<string, boolean>(
     async (ids) => {
@@ -96,7 +100,11 @@ export function createPatientAccessLoader(prisma: PrismaClient, principal: Princ
  * Per-request consent labels the patient granted this clinician (45 CFR Part 2, state law for
  * HIV, PSY and genetic data): one statement per batch, only for callers limited to consented labels.
  */
-export function createConsentLoader(prisma: PrismaClient, principal: Principal, options: { batch: boolean }): DataLoader<string, ReadonlySet<Label>> {
+export function createConsentLoader(
+  prisma: PrismaClient,
+  principal: Principal,
+  options: { batch: boolean },
+): DataLoader<string, ReadonlySet<Label>> {
   const needsConsent = accessFor(principal).labels === 'consented';
   return new DataLoader<string, ReadonlySet<Label>>(
     async (patientIds) => {
@@ -124,7 +132,11 @@ export function createConsentLoader(prisma: PrismaClient, principal: Principal, 
  * for that label and clinician. Restricted (R/V) rows without a label cannot be consented to: only
  * the patient and break-glass see them.
  */
-export function clinicalRowVisible(row: { sensitivity: Label; confidentiality: 'N' | 'R' | 'V' }, access: Access, consented: ReadonlySet<Label>): boolean {
+export function clinicalRowVisible(
+  row: { sensitivity: Label; confidentiality: 'N' | 'R' | 'V' },
+  access: Access,
+  consented: ReadonlySet<Label>,
+): boolean {
   if (access.labels === 'all') return true;
   if (row.sensitivity === 'NONE') return row.confidentiality === 'N';
   return consented.has(row.sensitivity);

@@ -30,7 +30,10 @@ const refused = (error: unknown) => REFUSALS.has((error as { extensions?: { code
 export function auditPlugin(log: AuditLog): ApolloServerPlugin<SubgraphContext<unknown>> {
   return {
     async requestDidStart({ contextValue }) {
-      const events = new Map<string, { patientId: string; resourceType: string; outcome: AuditRecord['outcome']; ids: Set<string>; paths: Set<string> }>();
+      const events = new Map<
+        string,
+        { patientId: string; resourceType: string; outcome: AuditRecord['outcome']; ids: Set<string>; paths: Set<string> }
+      >();
       const add = (patientId: unknown, resourceType: string, id: unknown, coordinate: string, outcome: AuditRecord['outcome']) => {
         if (typeof patientId !== 'string') return;
         const key = `${patientId}\u0000${resourceType}\u0000${outcome}`;

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import KeyvRedis, { type RedisClientType } from '@keyv/redis';
 import { closeRedis, connectRedis, createRedisClient, type PlatformConfig, withTimeout } from '@healthgraph/platform';
+import KeyvRedis, { type RedisClientType } from '@keyv/redis';
 import { createKeyv } from 'cacheable';
 import { Keyv } from 'keyv';
 import type { SubgraphConfig } from './config.js';
@@ -38,10 +38,12 @@ const INVALIDATION_CHANNEL = 'invalidate';
 const MAX_KNOWN_TAGS = 200_000;
 
 /** JSON that keeps Dates (rows carry them). */
-const encode = (value: unknown) => JSON.stringify(value, function (this: Record<string, unknown>, key, v) {
-  return this[key] instanceof Date ? { $d: (this[key] as Date).toISOString() } : v;
-});
-const decode = (text: string) => JSON.parse(text, (_, v) => (v && typeof v === 'object' && typeof v.$d === 'string' && Object.keys(v).length === 1 ? new Date(v.$d) : v));
+const encode = (value: unknown) =>
+  JSON.stringify(value, function (this: Record<string, unknown>, key, v) {
+    return this[key] instanceof Date ? { $d: (this[key] as Date).toISOString() } : v;
+  });
+const decode = (text: string) =>
+  JSON.parse(text, (_, v) => (v && typeof v === 'object' && typeof v.$d === 'string' && Object.keys(v).length === 1 ? new Date(v.$d) : v));
 
 /**
  * Two-level, role-scoped read cache. L1 is an LRU in each process; L2 is Redis, shared by every
@@ -63,7 +65,10 @@ export class ScopedCache {
   private subscribed = false;
   private readonly prefix: string;
   private readonly redisTimeoutMs: number;
-  readonly stats = Object.fromEntries(DATA_CLASSES.map((c) => [c, { hits: 0, misses: 0, writeErrors: 0 }])) as Record<DataClass, { hits: number; misses: number; writeErrors: number }>;
+  readonly stats = Object.fromEntries(DATA_CLASSES.map((c) => [c, { hits: 0, misses: 0, writeErrors: 0 }])) as Record<
+    DataClass,
+    { hits: number; misses: number; writeErrors: number }
+  >;
 
   constructor(private readonly options: CacheOptions) {
     if (options.encryptionKey.length !== 32) throw new Error('the cache encryption key must be 32 bytes');
@@ -72,7 +77,11 @@ export class ScopedCache {
     this.l1 = createKeyv({ lruSize: options.lruSize ?? 50_000, checkInterval: 60_000 });
     if (options.redisUrl) {
       this.redis = createRedisClient(options.redisUrl);
-      this.l2 = new Keyv({ store: new KeyvRedis(this.redis, { throwOnConnectError: false, throwOnErrors: false }), useKeyPrefix: false, namespace: undefined });
+      this.l2 = new Keyv({
+        store: new KeyvRedis(this.redis, { throwOnConnectError: false, throwOnErrors: false }),
+        useKeyPrefix: false,
+        namespace: undefined,
+      });
       this.l2.on('error', () => {});
       this.subscriber = this.redis.duplicate() as RedisClientType;
       this.subscriber.on('error', () => {});
@@ -94,7 +103,8 @@ export class ScopedCache {
     try {
       await this.subscriber!.subscribe(`${this.prefix}:${INVALIDATION_CHANNEL}`, (message) => {
         const updates = JSON.parse(message) as Record<string, number>;
-        for (const [tag, generation] of Object.entries(updates)) this.generations.set(tag, Math.max(generation, this.generations.get(tag) ?? 0));
+        for (const [tag, generation] of Object.entries(updates))
+          this.generations.set(tag, Math.max(generation, this.generations.get(tag) ?? 0));
       });
       // Messages may have been missed while away: start from a clean L1.
       this.generations.clear();
@@ -132,13 +142,15 @@ export class ScopedCache {
     if (unknown.length > 0 && this.redisReady) {
       try {
         const values = await withTimeout(this.redis!.mGet(unknown.map((tag) => `${this.prefix}:gen:${tag}`)), this.redisTimeoutMs, 'Redis');
-        unknown.forEach((tag, i) => this.generations.set(tag, Number(values[i] ?? 0)));
+        unknown.forEach((tag, i) => {
+          this.generations.set(tag, Number(values[i] ?? 0));
+        });
       } catch {
         // Unknown generations: treat these keys as uncacheable for now (see get/set below).
         return tags.map(() => -1);
       }
     } else if (unknown.length > 0 && !this.redis) {
-      unknown.forEach((tag) => this.generations.set(tag, 0));
+      for (const tag of unknown) this.generations.set(tag, 0);
     } else if (unknown.length > 0) {
       return tags.map(() => -1);
     }
@@ -151,7 +163,9 @@ export class ScopedCache {
     return items.map(({ key, tags }) => {
       const gens = tags.map((tag) => generations.get(tag) ?? -1);
       if (gens.some((g) => g < 0)) return null;
-      return `${this.prefix}:${dataClass}:${createHash('sha256').update(`${key}|${tags.join(',')}@${gens.join('.')}`).digest('base64url')}`;
+      return `${this.prefix}:${dataClass}:${createHash('sha256')
+        .update(`${key}|${tags.join(',')}@${gens.join('.')}`)
+        .digest('base64url')}`;
     });
   }
 
@@ -218,7 +232,11 @@ export class ScopedCache {
     await this.l1.setMany(writes.map(([key, entry]) => ({ key, value: encode(entry.value), ttl })));
     const shared = writes.filter(([, entry]) => entry.shareable);
     if (shared.length > 0 && this.l2 && this.redisReady) {
-      await withTimeout(this.l2.setMany(shared.map(([key, entry]) => ({ key, value: this.encrypt(entry.value), ttl }))), this.redisTimeoutMs, 'Redis').catch(() => {});
+      await withTimeout(
+        this.l2.setMany(shared.map(([key, entry]) => ({ key, value: this.encrypt(entry.value), ttl }))),
+        this.redisTimeoutMs,
+        'Redis',
+      ).catch(() => {});
     }
   }
 
@@ -230,8 +248,14 @@ export class ScopedCache {
     const updates: Record<string, number> = {};
     if (this.redis) {
       try {
-        const generations = await withTimeout(Promise.all(tags.map((tag) => this.redis!.incr(`${this.prefix}:gen:${tag}`))), 1_000, 'Redis');
-        tags.forEach((tag, i) => (updates[tag] = generations[i]!));
+        const generations = await withTimeout(
+          Promise.all(tags.map((tag) => this.redis!.incr(`${this.prefix}:gen:${tag}`))),
+          1_000,
+          'Redis',
+        );
+        tags.forEach((tag, i) => {
+          updates[tag] = generations[i]!;
+        });
         await withTimeout(this.redis.publish(`${this.prefix}:${INVALIDATION_CHANNEL}`, JSON.stringify(updates)), 1_000, 'Redis');
       } catch {
         // Redis away: other replicas are not subscribed either and have flushed their L1s.
@@ -249,9 +273,17 @@ export class ScopedCache {
 }
 
 /** The cache a configuration asks for, connected (or running on the database alone if Redis is down); undefined when off. */
-export async function openCache({ cache: config, redis }: Pick<SubgraphConfig, 'cache'> & Pick<PlatformConfig, 'redis'>): Promise<ScopedCache | undefined> {
+export async function openCache({
+  cache: config,
+  redis,
+}: Pick<SubgraphConfig, 'cache'> & Pick<PlatformConfig, 'redis'>): Promise<ScopedCache | undefined> {
   if (!config.enabled) return undefined;
-  const cache = new ScopedCache({ redisUrl: redis.url, prefix: redis.prefix, encryptionKey: cacheKeyFrom(config.encryptionKey), ttlSeconds: config.ttlSeconds });
+  const cache = new ScopedCache({
+    redisUrl: redis.url,
+    prefix: redis.prefix,
+    encryptionKey: cacheKeyFrom(config.encryptionKey),
+    ttlSeconds: config.ttlSeconds,
+  });
   await cache.connect();
   return cache;
 }
@@ -276,15 +308,25 @@ export interface ReadThrough<V> {
 }
 
 /** Loader -> cache -> database for one batch of ids. Nulls are not cached. */
-export async function readThrough<V>(cache: ScopedCache | undefined, dataClass: DataClass, ids: readonly string[], spec: ReadThrough<V>): Promise<(V | null)[]> {
+export async function readThrough<V>(
+  cache: ScopedCache | undefined,
+  dataClass: DataClass,
+  ids: readonly string[],
+  spec: ReadThrough<V>,
+): Promise<(V | null)[]> {
   if (!cache) return spec.load([...ids]);
-  const cached = await cache.getMany<V>(dataClass, ids.map((id) => ({ key: spec.key(id), tags: spec.tags(id) })));
+  const cached = await cache.getMany<V>(
+    dataClass,
+    ids.map((id) => ({ key: spec.key(id), tags: spec.tags(id) })),
+  );
   const missing = ids.filter((_, i) => cached[i] === undefined);
   if (missing.length === 0) return cached as V[];
   const loaded = await spec.load(missing);
   const entries = missing.flatMap((id, i) => {
     const value = loaded[i];
-    return value === null || value === undefined ? [] : [{ key: spec.key(id), tags: spec.tags(id), value, shareable: spec.shareable(value) }];
+    return value === null || value === undefined
+      ? []
+      : [{ key: spec.key(id), tags: spec.tags(id), value, shareable: spec.shareable(value) }];
   });
   // A view that cannot be stored is still served; the failure is counted, not thrown.
   await cache.setMany(dataClass, entries).catch(() => void cache.stats[dataClass].writeErrors++);

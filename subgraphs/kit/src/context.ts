@@ -1,6 +1,6 @@
-import type DataLoader from 'dataloader';
 import type { PrismaClient } from '@healthgraph/db';
 import type { Principal } from '@healthgraph/platform';
+import type DataLoader from 'dataloader';
 import { type Access, accessFor, createConsentLoader, createPatientAccessLoader, type Label } from './access.js';
 import type { ScopedCache } from './cache.js';
 
@@ -30,7 +30,11 @@ export interface SubgraphContext<L> {
 }
 
 /** Data access for one request, scoped by its principal. */
-export function createScopedData(prisma: PrismaClient, principal: Principal, { batch, cache }: { batch: boolean; cache?: ScopedCache }): ScopedData {
+export function createScopedData(
+  prisma: PrismaClient,
+  principal: Principal,
+  { batch, cache }: { batch: boolean; cache?: ScopedCache },
+): ScopedData {
   const options = { batch, cache };
   return {
     prisma,

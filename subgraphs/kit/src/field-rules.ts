@@ -1,6 +1,6 @@
-import { defaultFieldResolver, GraphQLError, type GraphQLSchema, isObjectType, Kind } from 'graphql';
 import type { Principal } from '@healthgraph/platform';
 import { satisfies, scopesFor } from '@healthgraph/platform';
+import { defaultFieldResolver, GraphQLError, type GraphQLSchema, isObjectType, Kind } from 'graphql';
 
 /**
  * Enforces the subgraph's own @requiresScopes on its resolvers. The gateway already removes such
@@ -15,7 +15,9 @@ export function enforceFieldRules(schema: GraphQLSchema): GraphQLSchema {
       const directive = field.astNode?.directives?.find((d) => d.name.value === 'requiresScopes');
       const value = directive?.arguments?.find((a) => a.name.value === 'scopes')?.value;
       if (!value || value.kind !== Kind.LIST) continue;
-      const groups = value.values.map((group) => (group.kind === Kind.LIST ? group.values.flatMap((s) => (s.kind === Kind.STRING ? [s.value] : [])) : []));
+      const groups = value.values.map((group) =>
+        group.kind === Kind.LIST ? group.values.flatMap((s) => (s.kind === Kind.STRING ? [s.value] : [])) : [],
+      );
       const resolve = field.resolve ?? defaultFieldResolver;
       field.resolve = (source, args, context: { principal: Principal }, info) => {
         if (!satisfies(scopesFor(context.principal), groups)) {

@@ -35,7 +35,11 @@ export function afterNameCursor(after: string | null | undefined) {
   if (cursor.length !== 3) throw badUserInput('after', 'is not a cursor returned by this API');
   const [family, given, id] = cursor.map(String) as [string, string, string];
   return {
-    OR: [{ familyName: { gt: family } }, { familyName: family, givenName: { gt: given } }, { familyName: family, givenName: given, id: { gt: id } }],
+    OR: [
+      { familyName: { gt: family } },
+      { familyName: family, givenName: { gt: given } },
+      { familyName: family, givenName: given, id: { gt: id } },
+    ],
   };
 }
 

@@ -6,7 +6,6 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
-import { parse } from 'graphql';
 import { type PrismaClient, statementScope } from '@healthgraph/db';
 import {
   type AuditLog,
@@ -14,8 +13,8 @@ import {
   healthRoute,
   type InternalTokenKey,
   type Listening,
-  logger,
   type Logger,
+  logger,
   maskError,
   metricsRoute,
   requestLogPlugin,
@@ -23,6 +22,7 @@ import {
   unauthenticated,
   verifyInternalToken,
 } from '@healthgraph/platform';
+import { parse } from 'graphql';
 import { auditPlugin } from './audit-plugin.js';
 import type { ScopedCache } from './cache.js';
 import { createScopedData, type ScopedData, type SubgraphContext } from './context.js';
@@ -65,8 +65,21 @@ export function subgraphTypeDefs(name: string): string {
 }
 
 /** Builds a federated subgraph server that only answers requests carrying a gateway-signed token. */
-export function createSubgraph<L>({ name, resolvers, createLoaders, prisma, tokenKey, audit, cache, batching = true, development = false, log = logger }: SubgraphOptions<L>): Subgraph {
-  const schema = enforceFieldRules(buildSubgraphSchema({ typeDefs: parse(subgraphTypeDefs(name)), resolvers: resolvers as GraphQLResolverMap<unknown> }));
+export function createSubgraph<L>({
+  name,
+  resolvers,
+  createLoaders,
+  prisma,
+  tokenKey,
+  audit,
+  cache,
+  batching = true,
+  development = false,
+  log = logger,
+}: SubgraphOptions<L>): Subgraph {
+  const schema = enforceFieldRules(
+    buildSubgraphSchema({ typeDefs: parse(subgraphTypeDefs(name)), resolvers: resolvers as GraphQLResolverMap<unknown> }),
+  );
   const server = new ApolloServer<SubgraphContext<L>>({
     schema,
     introspection: development,
@@ -75,7 +88,17 @@ export function createSubgraph<L>({ name, resolvers, createLoaders, prisma, toke
     // Signals belong to the process runner, which drains and flushes the audit trail before exiting.
     stopOnTerminationSignals: false,
     // Inline traces would ship resolver timings and paths to whoever asks; usage reporting is not used.
-    plugins: [ApolloServerPluginInlineTraceDisabled(), auditPlugin(audit) as never, requestLogPlugin({ service: name, log, message: 'subgraph request', operationLabel: () => 'subgraph', fields: { subgraph: name } }) as never],
+    plugins: [
+      ApolloServerPluginInlineTraceDisabled(),
+      auditPlugin(audit) as never,
+      requestLogPlugin({
+        service: name,
+        log,
+        message: 'subgraph request',
+        operationLabel: () => 'subgraph',
+        fields: { subgraph: name },
+      }) as never,
+    ],
   });
 
   const context = async (req: IncomingMessage): Promise<SubgraphContext<L>> => {

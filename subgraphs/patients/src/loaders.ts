@@ -1,6 +1,6 @@
-import { scopesFor } from '@healthgraph/platform';
-import { createLoader, groupBy, readThrough, type ScopedData } from '@healthgraph/kit';
 import type { Patient } from '@healthgraph/db';
+import { createLoader, groupBy, readThrough, type ScopedData } from '@healthgraph/kit';
+import { scopesFor } from '@healthgraph/platform';
 
 export type Loaders = ReturnType<typeof createLoaders>;
 

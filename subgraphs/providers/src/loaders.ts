@@ -1,5 +1,5 @@
-import { byKey, createLoader, readThrough, type ScopedData } from '@healthgraph/kit';
 import type { Provider } from '@healthgraph/db';
+import { byKey, createLoader, readThrough, type ScopedData } from '@healthgraph/kit';
 
 export type Loaders = ReturnType<typeof createLoaders>;
 

@@ -1,6 +1,6 @@
 import { type Allergy, type ClinicalNote, type Condition, type Medication, type Observation, Prisma } from '@healthgraph/db';
-import { forbidden, notFound } from '@healthgraph/platform';
 import { type ClinicalKind, clinicalRowVisible, createLoader, groupBy, type Label, readThrough, type ScopedData } from '@healthgraph/kit';
+import { forbidden, notFound } from '@healthgraph/platform';
 
 export type Loaders = ReturnType<typeof createLoaders>;
 
@@ -21,7 +21,8 @@ export function createLoaders(data: ScopedData) {
 
   /** Errors for patients or kinds out of reach; the ids that may be read. */
   async function gate(kind: ClinicalKind, patientIds: readonly string[]): Promise<{ errors: (Error | null)[]; readable: string[] }> {
-    if (!access.clinical.has(kind)) return { errors: patientIds.map(() => forbidden(`this role and purpose may not read ${kind}`)), readable: [] };
+    if (!access.clinical.has(kind))
+      return { errors: patientIds.map(() => forbidden(`this role and purpose may not read ${kind}`)), readable: [] };
     const visible = await data.canSeePatient.loadMany(patientIds);
     const errors = patientIds.map((id, i) => (visible[i] === true ? null : notFound('Patient', id)));
     return { errors, readable: patientIds.filter((_, i) => errors[i] === null) };
@@ -33,7 +34,9 @@ export function createLoaders(data: ScopedData) {
     if (guarded.length === 0) return rows;
     const patientIds = [...new Set(guarded.map((row) => row.patientId))];
     const labels = await data.consentedLabels.loadMany(patientIds);
-    const consent = new Map(patientIds.map((id, i) => [id, labels[i] instanceof Error ? new Set<Label>() : (labels[i] as ReadonlySet<Label>)]));
+    const consent = new Map(
+      patientIds.map((id, i) => [id, labels[i] instanceof Error ? new Set<Label>() : (labels[i] as ReadonlySet<Label>)]),
+    );
     return rows.filter((row) => clinicalRowVisible(row, access, consent.get(row.patientId) ?? new Set()));
   }
 
@@ -43,7 +46,11 @@ export function createLoaders(data: ScopedData) {
    * Redis) and labelled or restricted rows (this process only). The caller's view is assembled from
    * both and filtered by its own access and consents on every read.
    */
-  function listLoader<T extends Labelled & { id: string }>(kind: ClinicalKind, order: (a: T, b: T) => number, fetch: (patientIds: string[]) => Promise<T[]>) {
+  function listLoader<T extends Labelled & { id: string }>(
+    kind: ClinicalKind,
+    order: (a: T, b: T) => number,
+    fetch: (patientIds: string[]) => Promise<T[]>,
+  ) {
     return createLoader<string, T[]>(batch, async (patientIds) => {
       const { errors, readable } = await gate(kind, patientIds);
       const parts = ['open', 'guarded'] as const;
@@ -67,21 +74,40 @@ export function createLoaders(data: ScopedData) {
       return patientIds.map((_, i) => errors[i] ?? grouped[i]!);
     });
   }
-  const newestFirst = <T extends { id: string }>(at: (row: T) => Date | null) => (a: T, b: T) =>
-    (at(b)?.getTime() ?? 0) - (at(a)?.getTime() ?? 0) || a.id.localeCompare(b.id);
+  const newestFirst =
+    <T extends { id: string }>(at: (row: T) => Date | null) =>
+    (a: T, b: T) =>
+      (at(b)?.getTime() ?? 0) - (at(a)?.getTime() ?? 0) || a.id.localeCompare(b.id);
 
   return {
-    allergies: listLoader<Allergy>('allergies', newestFirst((r) => r.recordedAt), (ids) => prisma.allergy.findMany({ where: { patientId: { in: ids } } })),
-    medications: listLoader<Medication>('medications', newestFirst((r) => r.startedAt), (ids) => prisma.medication.findMany({ where: { patientId: { in: ids } } })),
-    conditions: listLoader<Condition>('conditions', newestFirst((r) => r.onsetDate), (ids) => prisma.condition.findMany({ where: { patientId: { in: ids } } })),
+    allergies: listLoader<Allergy>(
+      'allergies',
+      newestFirst((r) => r.recordedAt),
+      (ids) => prisma.allergy.findMany({ where: { patientId: { in: ids } } }),
+    ),
+    medications: listLoader<Medication>(
+      'medications',
+      newestFirst((r) => r.startedAt),
+      (ids) => prisma.medication.findMany({ where: { patientId: { in: ids } } }),
+    ),
+    conditions: listLoader<Condition>(
+      'conditions',
+      newestFirst((r) => r.onsetDate),
+      (ids) => prisma.condition.findMany({ where: { patientId: { in: ids } } }),
+    ),
 
     /** The newest `last` observations per patient, one statement per distinct `last`. */
     vitals: createLoader<{ patientId: string; last: number }, Observation[], string>(
       batch,
       async (keys) => {
-        const { errors } = await gate('vitals', keys.map((k) => k.patientId));
+        const { errors } = await gate(
+          'vitals',
+          keys.map((k) => k.patientId),
+        );
         const byLast = new Map<number, string[]>();
-        keys.forEach((k, i) => errors[i] === null && byLast.set(k.last, [...(byLast.get(k.last) ?? []), k.patientId]));
+        keys.forEach((k, i) => {
+          if (errors[i] === null) byLast.set(k.last, [...(byLast.get(k.last) ?? []), k.patientId]);
+        });
         const results = new Map<string, Observation[]>();
         for (const [last, ids] of byLast) {
           const rows = await prisma.$queryRaw<Observation[]>`
@@ -91,7 +117,9 @@ export function createLoaders(data: ScopedData) {
                   FROM "Observation" o WHERE o."patientId" = ANY(${ids})) t
             WHERE t.rn <= ${last}
             ORDER BY t."patientId", t."effectiveAt" DESC, t."id"`;
-          groupBy(ids, await disclose(rows), (r) => r.patientId).forEach((list, i) => results.set(`${ids[i]}#${last}`, list));
+          groupBy(ids, await disclose(rows), (r) => r.patientId).forEach((list, i) => {
+            results.set(`${ids[i]}#${last}`, list);
+          });
         }
         return keys.map((k, i) => errors[i] ?? results.get(`${k.patientId}#${k.last}`) ?? []);
       },
@@ -105,17 +133,22 @@ export function createLoaders(data: ScopedData) {
     notes: createLoader<NotesPageKey, ClinicalNote[], string>(
       batch,
       async (keys) => {
-        const { errors } = await gate('notes', keys.map((k) => k.patientId));
+        const { errors } = await gate(
+          'notes',
+          keys.map((k) => k.patientId),
+        );
         const shapeOf = (k: NotesPageKey) => `${k.size}|${k.after?.[0].toISOString() ?? ''}|${k.after?.[1] ?? ''}`;
         const shapes = new Map<string, NotesPageKey[]>();
-        keys.forEach((k, i) => errors[i] === null && shapes.set(shapeOf(k), [...(shapes.get(shapeOf(k)) ?? []), k]));
+        keys.forEach((k, i) => {
+          if (errors[i] === null) shapes.set(shapeOf(k), [...(shapes.get(shapeOf(k)) ?? []), k]);
+        });
         const results = new Map<string, ClinicalNote[]>();
         for (const [shape, group] of shapes) {
           const { size, after } = group[0]!;
           const ids = group.map((k) => k.patientId);
           const consents = data.access.labels === 'all' ? [] : await data.consentedLabels.loadMany(ids);
           // Each patient's consented labels travel into the statement so the window counts visible rows only.
-          const allowed = ids.map((id, i) => {
+          const allowed = ids.map((_id, i) => {
             const labels = consents[i];
             return data.access.labels === 'all' ? ['ETH', 'PSY', 'HIV', 'GDIS'] : labels instanceof Error || !labels ? [] : [...labels];
           });
@@ -132,7 +165,9 @@ export function createLoaders(data: ScopedData) {
             ) t
             WHERE t.rn <= ${size + 1}
             ORDER BY t."patientId", t."createdAt" DESC, t."id"`;
-          groupBy(ids, rows, (r) => r.patientId).forEach((list, i) => results.set(`${shape}#${ids[i]}`, list));
+          groupBy(ids, rows, (r) => r.patientId).forEach((list, i) => {
+            results.set(`${shape}#${ids[i]}`, list);
+          });
         }
         return keys.map((k, i) => errors[i] ?? results.get(`${shapeOf(k)}#${k.patientId}`) ?? []);
       },

@@ -1,5 +1,5 @@
-import { DateScalar, DateTimeScalar } from '@healthgraph/platform';
 import { createSubgraph, type SubgraphDeps } from '@healthgraph/kit';
+import { DateScalar, DateTimeScalar } from '@healthgraph/platform';
 import { createLoaders, type Loaders } from './loaders.js';
 import { Patient } from './resolvers/Patient.js';
 import { Allergy, ClinicalNote, Condition, Medication, Observation } from './resolvers/records.js';

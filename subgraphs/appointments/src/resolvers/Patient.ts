@@ -1,6 +1,6 @@
 import type { Appointment } from '@healthgraph/db';
-import { badUserInput } from '@healthgraph/platform';
 import { decodeCursor, pageSize, toConnection } from '@healthgraph/kit';
+import { badUserInput } from '@healthgraph/platform';
 import type { Context } from '../context.js';
 
 /** Without bounds, a page spans all time. */
@@ -19,7 +19,8 @@ export const Patient = {
     if (from && to && to <= from) throw badUserInput('to', 'must be after from');
     const size = pageSize(first);
     const cursor = decodeCursor(after);
-    if (cursor && (cursor.length !== 2 || Number.isNaN(new Date(String(cursor[0])).getTime()))) throw badUserInput('after', 'is not a cursor returned by this API');
+    if (cursor && (cursor.length !== 2 || Number.isNaN(new Date(String(cursor[0])).getTime())))
+      throw badUserInput('after', 'is not a cursor returned by this API');
     const rows = await loaders.appointmentsByPatient.load({
       patientId: id,
       from: from ?? BEGINNING,

@@ -1,13 +1,15 @@
 import { badUserInput } from '@healthgraph/platform';
-import { MAX_SLOT_WINDOW_DAYS, type Slot } from '../slots.js';
 import type { Context } from '../context.js';
+import { MAX_SLOT_WINDOW_DAYS, type Slot } from '../slots.js';
 
 export const Provider = {
-  schedule: ({ id }: { id: string }, { date }: { date: Date }, { loaders }: Context) => loaders.scheduleByProvider.load({ providerId: id, day: date }),
+  schedule: ({ id }: { id: string }, { date }: { date: Date }, { loaders }: Context) =>
+    loaders.scheduleByProvider.load({ providerId: id, day: date }),
 
   availableSlots: ({ id }: { id: string }, { from, to }: { from: Date; to: Date }, { loaders }: Context) => {
     if (to <= from) throw badUserInput('to', 'must be after from');
-    if (to.getTime() - from.getTime() > MAX_SLOT_WINDOW_DAYS * 86_400_000) throw badUserInput('to', `must be at most ${MAX_SLOT_WINDOW_DAYS} days after from`);
+    if (to.getTime() - from.getTime() > MAX_SLOT_WINDOW_DAYS * 86_400_000)
+      throw badUserInput('to', `must be at most ${MAX_SLOT_WINDOW_DAYS} days after from`);
     return loaders.slotsByProvider.load({ providerId: id, from, to });
   },
 };

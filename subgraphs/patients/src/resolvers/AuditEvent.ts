@@ -1,6 +1,6 @@
 import type { AuditEvent as AuditRow, Prisma } from '@healthgraph/db';
-import { badUserInput, forbidden } from '@healthgraph/platform';
 import { decodeCursor, pageSize, toConnection } from '@healthgraph/kit';
+import { badUserInput, forbidden } from '@healthgraph/platform';
 import type { Context } from '../context.js';
 
 interface Page {
@@ -18,7 +18,11 @@ async function auditPage({ data }: Context, where: Prisma.AuditEventWhereInput, 
     if (cursor.length !== 2 || Number.isNaN(at.getTime())) throw badUserInput('after', 'is not a cursor returned by this API');
     conditions.push({ OR: [{ at: { lt: at } }, { at, id: { lt: String(cursor[1]) } }] });
   }
-  const rows = await data.prisma.auditEvent.findMany({ where: { AND: conditions }, orderBy: [{ at: 'desc' }, { id: 'desc' }], take: size + 1 });
+  const rows = await data.prisma.auditEvent.findMany({
+    where: { AND: conditions },
+    orderBy: [{ at: 'desc' }, { id: 'desc' }],
+    take: size + 1,
+  });
   return toConnection(rows, size, (e: AuditRow) => [e.at.toISOString(), e.id]);
 }
 
@@ -32,7 +36,10 @@ export const AuditQuery = {
     if (args.from && args.to && args.to <= args.from) throw badUserInput('to', 'must be after from');
     return auditPage(
       context,
-      { ...(args.patientId ? { patientId: args.patientId } : {}), at: { ...(args.from ? { gte: args.from } : {}), ...(args.to ? { lt: args.to } : {}) } },
+      {
+        ...(args.patientId ? { patientId: args.patientId } : {}),
+        at: { ...(args.from ? { gte: args.from } : {}), ...(args.to ? { lt: args.to } : {}) },
+      },
       args,
     );
   },

@@ -9,7 +9,9 @@ export const Patient = {
   __resolveReference: (ref: { id: string }, { loaders }: Context) => loaders.patientById.load(ref.id),
   name: (p: PatientRow) => ({ given: p.givenName, family: p.familyName, text: `${p.givenName} ${p.familyName}` }),
   address: (p: PatientRow) =>
-    p.addressLine || p.city || p.state || p.postalCode ? { line: p.addressLine, city: p.city, state: p.state, postalCode: p.postalCode } : null,
+    p.addressLine || p.city || p.state || p.postalCode
+      ? { line: p.addressLine, city: p.city, state: p.state, postalCode: p.postalCode }
+      : null,
   careTeam: async (p: PatientRow, _: unknown, { loaders }: Context) =>
     (await loaders.careTeamByPatientId.load(p.id)).map((id) => ({ __typename: 'Provider', id })),
 };

@@ -1,6 +1,6 @@
 import type { Prisma } from '@healthgraph/db';
-import { badUserInput, forbidden, notFound } from '@healthgraph/platform';
 import { afterNameCursor, nameCursorOf, pageSize, toConnection, visiblePatientsWhere } from '@healthgraph/kit';
+import { badUserInput, forbidden, notFound } from '@healthgraph/platform';
 import type { Context } from '../context.js';
 
 interface Page {
@@ -44,7 +44,9 @@ export const Query = {
     if (!scope) throw forbidden('this role may not search patients');
     const filters: Prisma.PatientWhereInput[] = [scope];
     for (const term of (name ?? '').trim().split(/\s+/).filter(Boolean)) {
-      filters.push({ OR: [{ givenName: { startsWith: term, mode: 'insensitive' } }, { familyName: { startsWith: term, mode: 'insensitive' } }] });
+      filters.push({
+        OR: [{ givenName: { startsWith: term, mode: 'insensitive' } }, { familyName: { startsWith: term, mode: 'insensitive' } }],
+      });
     }
     if (birthDate) filters.push({ birthDate });
     if (mrn?.trim()) filters.push({ mrn: mrn.trim() });
@@ -56,5 +58,6 @@ export const Query = {
     return patientPage(context, visiblePatientsWhere(context.principal) ?? {}, args);
   },
 
-  me: async (_: unknown, __: unknown, { principal, loaders }: Context) => (principal.role === 'PATIENT' ? loaders.patientById.load(principal.sub) : null),
+  me: async (_: unknown, __: unknown, { principal, loaders }: Context) =>
+    principal.role === 'PATIENT' ? loaders.patientById.load(principal.sub) : null,
 };

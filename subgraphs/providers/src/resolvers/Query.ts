@@ -1,6 +1,6 @@
 import type { Prisma } from '@healthgraph/db';
-import { badUserInput, notFound } from '@healthgraph/platform';
 import { afterNameCursor, nameCursorOf, pageSize, toConnection } from '@healthgraph/kit';
+import { badUserInput, notFound } from '@healthgraph/platform';
 import type { Context } from '../context.js';
 
 interface SearchArgs {
@@ -23,7 +23,9 @@ export const Query = {
     if (specialty && specialty.length > 100) throw badUserInput('specialty', 'must be at most 100 characters');
     const filters: Prisma.ProviderWhereInput[] = [];
     for (const term of (name ?? '').trim().split(/\s+/).filter(Boolean)) {
-      filters.push({ OR: [{ givenName: { startsWith: term, mode: 'insensitive' } }, { familyName: { startsWith: term, mode: 'insensitive' } }] });
+      filters.push({
+        OR: [{ givenName: { startsWith: term, mode: 'insensitive' } }, { familyName: { startsWith: term, mode: 'insensitive' } }],
+      });
     }
     if (specialty?.trim()) filters.push({ specialty: { equals: specialty.trim(), mode: 'insensitive' } });
     const afterCursor = afterNameCursor(after);

@@ -4,7 +4,9 @@ const SNOMED = 'http://snomed.info/sct';
 const RXNORM = 'http://www.nlm.nih.gov/research/umls/rxnorm';
 const LOINC = 'http://loinc.org';
 
-const coded = (system: string) => ({ code: (row: { code: string; display: string }) => ({ system, code: row.code, display: row.display }) });
+const coded = (system: string) => ({
+  code: (row: { code: string; display: string }) => ({ system, code: row.code, display: row.display }),
+});
 
 export const Allergy = coded(SNOMED);
 export const Medication = coded(RXNORM);
