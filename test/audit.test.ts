@@ -22,9 +22,9 @@ async function audited(caller: Parameters<TestStack['token']>[0], query: string,
     body: JSON.stringify({ query, variables }),
   });
   const body = (await response.json()) as { data?: any; errors?: any[] };
-  await stack.audit.flush();
-  const events = await stack.db.prisma.auditEvent.findMany({ where: { requestId } });
-  return { body, events };
+  // No flush: an answer is released only once its events are durable.
+  const events = await stack.db.prisma.auditEvent.findMany({ where: { correlationId: requestId } });
+  return { body, events, requestId: response.headers.get('x-request-id') };
 }
 
 /** The types whose fields are PHI, named here independently of the code under test. */
@@ -143,7 +143,7 @@ describe('the audit trail', () => {
   });
 
   it('stores each batched event exactly as recorded: UTC time to the millisecond, arrays, nulls; a retried event once', async () => {
-    const log = new AuditLog(stack.db.prisma, { flushMs: 60_000 });
+    const log = new AuditLog(stack.db.prisma);
     const at = new Date('2026-03-08T01:59:59.123Z'); // a DST edge in the US, to catch any local-time conversion
     const base = {
       actorSub: 'prv-x',
@@ -151,18 +151,21 @@ describe('the audit trail', () => {
       purpose: 'TREAT',
       resourceType: 'Allergy',
       requestId: 'audit-roundtrip',
+      correlationId: null,
       outcome: 'DISCLOSED' as const,
+      sanitized: false,
     };
-    log.record({
-      ...base,
-      at,
-      patientId: 'pat-rt-1',
-      resourceIds: ['alg-1', 'alg-"2"'],
-      fieldPaths: ['Allergy.code', 'Allergy.reaction'],
-      breakGlassReason: null,
-    });
-    log.record({ ...base, at, patientId: null, resourceIds: [], fieldPaths: ['Patient.name'], breakGlassReason: "Unconscious, 'no' ID" });
-    await log.flush();
+    await log.write([
+      {
+        ...base,
+        at,
+        patientId: 'pat-rt-1',
+        resourceIds: ['alg-1', 'alg-"2"'],
+        fieldPaths: ['Allergy.code', 'Allergy.reaction'],
+        breakGlassReason: null,
+      },
+      { ...base, at, patientId: null, resourceIds: [], fieldPaths: ['Patient.name'], breakGlassReason: "Unconscious, 'no' ID" },
+    ]);
     const rows = await stack.db.prisma.auditEvent.findMany({ where: { requestId: 'audit-roundtrip' }, orderBy: { patientId: 'asc' } });
     expect(rows.map(({ id: _, ...row }) => row)).toEqual([
       {
@@ -175,14 +178,10 @@ describe('the audit trail', () => {
       },
       { ...base, at, patientId: null, resourceIds: [], fieldPaths: ['Patient.name'], breakGlassReason: "Unconscious, 'no' ID" },
     ]);
-    // A batch retried after a write that did land (the acknowledgement was lost) adds nothing.
-    const again = new AuditLog(stack.db.prisma, { flushMs: 60_000 });
-    again.record({ ...base, at, patientId: 'pat-rt-1', resourceIds: [], fieldPaths: [], breakGlassReason: null });
-    (again as unknown as { queue: { id: string }[] }).queue[0]!.id = rows[0]!.id; // the same event, queued again
-    await again.flush();
+    // A batch written again after a write that did land (the acknowledgement was lost, a journal shipped twice) adds nothing.
+    await log.write([{ ...rows[0]!, outcome: 'DISCLOSED' }]);
     expect(await stack.db.prisma.auditEvent.count({ where: { requestId: 'audit-roundtrip' } })).toBe(2);
     await log.close();
-    await again.close();
   });
 
   it('is append-only in the database', async () => {

@@ -12,6 +12,7 @@ beforeAll(async () => {
   measuring = await createGateway({
     config: { ...stack.config, cost: { ...stack.config.cost, mode: 'measure' } },
     subgraphUrls: stack.subgraphUrls,
+    audit: stack.audit,
   }).listen(0);
 });
 afterAll(async () => {

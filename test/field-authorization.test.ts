@@ -10,7 +10,11 @@ let rejecting: Listening;
 beforeAll(async () => {
   stack = await startTestStack({ seed: { patients: 20 } });
   // A second gateway over the same subgraphs, configured to refuse instead of filter.
-  rejecting = await createGateway({ config: { ...stack.config, fieldAuthMode: 'reject' }, subgraphUrls: stack.subgraphUrls }).listen(0);
+  rejecting = await createGateway({
+    config: { ...stack.config, fieldAuthMode: 'reject' },
+    subgraphUrls: stack.subgraphUrls,
+    audit: stack.audit,
+  }).listen(0);
 });
 afterAll(async () => {
   await rejecting?.close();

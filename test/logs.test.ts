@@ -31,9 +31,13 @@ describe('structured logs', () => {
         variables: { id: SEEDED.patient },
       }),
     });
-    expect(response.headers.get('x-request-id')).toBe(requestId);
+    // The gateway names the request itself; the client's id is kept apart, as a correlation id.
+    const gatewayId = response.headers.get('x-request-id');
+    expect(gatewayId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(response.headers.get('x-correlation-id')).toBe(requestId);
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const mine = lines.filter((line) => line.requestId === requestId);
+    const mine = lines.filter((line) => line.requestId === gatewayId);
+    expect(mine.every((line) => line.correlationId === requestId)).toBe(true);
     expect(mine.find((line) => line.msg === 'request')).toMatchObject({
       level: 'info',
       operation: 'other',

@@ -36,6 +36,7 @@ async function gatewayWith(
   const listening = await createGateway({
     config: { ...stack.config, persistedQueries: { ...stack.config.persistedQueries, ...persistedQueries } },
     subgraphUrls: stack.subgraphUrls,
+    audit: stack.audit,
     ...extra,
   }).listen(0);
   gateways.push(listening);
@@ -208,6 +209,7 @@ describe('trusted operations (the manifest)', () => {
     const gateway = createGateway({
       config: { ...stack.config, persistedQueries: { ...stack.config.persistedQueries, mode: 'safelist', bypassRoles: ['SCHEDULER'] } },
       subgraphUrls: stack.subgraphUrls,
+      audit: stack.audit,
     });
     const listening = await gateway.listen(0);
     gateways.push(listening);

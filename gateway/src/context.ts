@@ -1,21 +1,20 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { type InternalTokenKey, type Principal, signInternalToken } from '@healthgraph/platform';
+import { type InternalTokenKey, type Principal, requestIdsOf, signInternalToken } from '@healthgraph/platform';
 import type { TokenVerifier } from './auth.js';
 
-/** Per-request gateway context: who is calling, and the token that tells the subgraphs so. */
+/** Per-request gateway context: who is calling, how the request is named, and the token that tells the subgraphs so. */
 export interface GatewayContext {
   principal: Principal;
+  /** The gateway's own id for the request: the audit trail files every event under it. */
   requestId: string;
+  /** The client's x-request-id, kept apart as a correlation id. */
+  correlationId: string | null;
   subgraphToken: string;
 }
 
-/** A request id a client may offer, kept as given when it is plain and short. */
-const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
-
 /**
  * The per-request context, built once per request (persisted-query resolution runs before Apollo
- * Server and shares it): verify the caller's token, name the request, sign the subgraph token.
+ * Server and shares it): verify the caller's token, sign the subgraph token with the request's ids.
  */
 export function createContextFactory(verify: TokenVerifier, tokenKey: InternalTokenKey): (req: IncomingMessage) => Promise<GatewayContext> {
   const contexts = new WeakMap<IncomingMessage, Promise<GatewayContext>>();
@@ -23,10 +22,14 @@ export function createContextFactory(verify: TokenVerifier, tokenKey: InternalTo
     let built = contexts.get(req);
     if (!built) {
       built = (async () => {
-        const offered = req.headers['x-request-id'];
-        const requestId = typeof offered === 'string' && REQUEST_ID.test(offered) ? offered : randomUUID();
+        const { requestId, correlationId } = requestIdsOf(req);
         const principal = await verify(req.headers.authorization);
-        return { principal, requestId, subgraphToken: await signInternalToken(tokenKey, principal, requestId) };
+        return {
+          principal,
+          requestId,
+          correlationId,
+          subgraphToken: await signInternalToken(tokenKey, principal, requestId, correlationId),
+        };
       })();
       contexts.set(req, built);
     }

@@ -1,7 +1,6 @@
 /** Runs the gateway alone, in front of subgraphs running elsewhere (PATIENTS_URL and friends): how production deploys it. */
-import { join } from 'node:path';
 import { openDatabase } from '@healthgraph/db';
-import { AuditLog, logger, runProcess, startTracing } from '@healthgraph/platform';
+import { logger, openAuditLog, runProcess, startTracing } from '@healthgraph/platform';
 import { loadGatewayConfig } from './config.js';
 import { createGateway } from './server.js';
 
@@ -11,8 +10,7 @@ await runProcess(async () => {
   const stopTracing = startTracing({ serviceName: 'healthgraph-gateway', endpoint: config.tracingEndpoint });
   // The gateway writes the refusals it makes itself to the same audit trail as the subgraphs.
   const db = await openDatabase({ url: config.databaseUrl, dataDir: config.pgliteDir, poolSize: 2 });
-  const audit = new AuditLog(db.prisma, { spillPath: join(config.auditSpillDir, 'audit-spill-gateway.jsonl') });
-  await audit.replaySpill();
+  const audit = await openAuditLog(db.prisma, config, 'gateway');
   const gateway = await createGateway({ config, audit }).listen(config.ports.gateway, config.host);
   console.log(`Gateway ready at ${gateway.url}/graphql`);
   return {

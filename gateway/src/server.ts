@@ -22,6 +22,7 @@ import { readSupergraph, type SubgraphName } from './compose.js';
 import type { GatewayConfig } from './config.js';
 import { createContextFactory, type GatewayContext } from './context.js';
 import { createApqStore, DEFAULT_MANIFEST_PATH, resolvePersistedQuery, TrustedOperations } from './persisted-queries.js';
+import { auditPlugin } from './plugins/audit.js';
 import { type CostStats, costPlugin, readCostRules } from './plugins/cost.js';
 import { fieldAuthorization } from './plugins/field-authorization.js';
 import { operationLimitsPlugin, promoteTokenLimit } from './plugins/operation-limits.js';
@@ -38,8 +39,8 @@ export interface GatewayOptions {
   subgraphUrls?: Record<SubgraphName, string>;
   /** The supergraph SDL (defaults to the committed schema/supergraph.graphql). */
   supergraphSdl?: string;
-  /** Records the refusals the gateway makes itself (fields removed before planning). */
-  audit?: AuditLog;
+  /** The audit trail: every disclosure in an answer is made durable here before the answer is released. */
+  audit: AuditLog;
   /** Told of operations outside the manifest in log_unknown mode (name and hash, never variables). */
   logUnknownOperation?: (operation: { name: string | null; hash: string; role: string }) => void;
   /** Where request log lines go (the process logger by default). */
@@ -76,7 +77,7 @@ export function createGateway({
   const fetcher = subgraphFetcher(agent);
   const costStats: CostStats = { operations: 0, rejected: 0, estimatedTotal: 0, actualTotal: 0 };
   const authorization = fieldAuthorization(supergraphSdl, config.fieldAuthMode, (context, coordinates) =>
-    audit?.record({
+    audit.record({
       actorSub: context.principal.sub,
       actorRole: context.principal.role,
       purpose: context.principal.purpose,
@@ -86,6 +87,7 @@ export function createGateway({
       fieldPaths: coordinates,
       breakGlassReason: context.principal.breakGlassReason ?? null,
       requestId: context.requestId,
+      correlationId: context.correlationId,
       outcome: 'DENIED',
     }),
   );
@@ -119,6 +121,7 @@ export function createGateway({
       operationLimitsPlugin(config.limits),
       authorization.plugin, // strips fields before the price is set, so nobody pays for what they cannot read
       costPlugin(readCostRules(supergraphSdl), config.cost, costStats),
+      auditPlugin({ audit }), // after every plugin that shapes the operation or the answer
       responseHeadersPlugin(),
       requestLogPlugin<GatewayContext>({
         service: 'gateway',

@@ -29,8 +29,12 @@ export interface PlatformConfig {
   };
   /** HS256 secret the gateway signs subgraph tokens with; every subgraph shares it. */
   subgraphTokenSecret: string;
-  /** Folder for the audit journal: events not yet in the database survive restarts and crashes here. */
-  auditSpillDir: string;
+  audit: {
+    /** Folder of the audit journal: events the database could not take yet survive restarts and crashes here. */
+    journalDir: string;
+    /** `durable`: an answer is released only once its events are durable. `queued`: a benchmark baseline, refused in production. */
+    mode: 'durable' | 'queued';
+  };
   /** OTLP/HTTP endpoint for traces (OTEL_EXPORTER_OTLP_ENDPOINT); tracing is off without one. */
   tracingEndpoint?: string;
 }
@@ -112,7 +116,10 @@ export function loadPlatformConfig(env: NodeJS.ProcessEnv = process.env): Platfo
     },
     redis: { url: read.string('REDIS_URL'), prefix: read.string('CACHE_PREFIX', 'hg')! },
     subgraphTokenSecret: read.string('SUBGRAPH_TOKEN_SECRET', DEV_SUBGRAPH_SECRET)!,
-    auditSpillDir: read.string('AUDIT_SPILL_DIR', DEFAULT_DATA_DIR)!,
+    audit: {
+      journalDir: read.string('AUDIT_JOURNAL_DIR', DEFAULT_DATA_DIR)!,
+      mode: read.oneOf('AUDIT_MODE', ['durable', 'queued'], 'durable'),
+    },
     tracingEndpoint: read.string('OTEL_EXPORTER_OTLP_ENDPOINT'),
   };
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(config.redis.prefix)) throw new ConfigError('CACHE_PREFIX must be 1 to 64 letters, digits, "-" or "_"');
@@ -121,7 +128,10 @@ export function loadPlatformConfig(env: NodeJS.ProcessEnv = process.env): Platfo
       throw new ConfigError('production needs SUBGRAPH_TOKEN_SECRET of at least 32 characters');
     }
     if (!config.databaseUrl) throw new ConfigError('production needs DATABASE_URL: the embedded database is for development');
+    if (config.audit.mode !== 'durable')
+      throw new ConfigError('AUDIT_MODE=queued is a benchmark baseline: production releases PHI only once its audit events are durable');
   }
+  if (env.AUDIT_SPILL_DIR) throw new ConfigError('AUDIT_SPILL_DIR is now AUDIT_JOURNAL_DIR (the folder of the audit journal)');
   return config;
 }
 

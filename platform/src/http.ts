@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { type ApolloServer, type BaseContext, HeaderMap } from '@apollo/server';
 import { GraphQLError } from 'graphql';
+import { requestIdsOf } from './request-id.js';
 import { withServerSpan } from './tracing.js';
 
 export interface HttpHandlerOptions<C extends BaseContext> {
@@ -61,6 +62,10 @@ export function createHttpHandler<C extends BaseContext>(
   }: HttpHandlerOptions<C>,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Every response names its request, refusals before authentication included.
+    const { requestId, correlationId } = requestIdsOf(req);
+    res.setHeader('x-request-id', requestId);
+    if (correlationId) res.setHeader('x-correlation-id', correlationId);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = routes[url.pathname];
     if (route && (req.method === 'GET' || req.method === 'HEAD')) return route(req, res);

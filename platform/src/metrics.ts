@@ -32,7 +32,7 @@ export const gauge = <L extends string = never>(name: string, help: string, labe
 export const histogram = <L extends string = never>(name: string, help: string, buckets: number[], labelNames: readonly L[] = []) =>
   new client.Histogram<L>({ name, help, buckets, labelNames, registers: [registry] });
 
-/** What every service reports: request durations, errors and the audit writer's health. */
+/** What every service reports: request durations and errors (the audit writer declares its own). */
 export const metrics = {
   requestDuration: new client.Histogram({
     name: 'healthgraph_request_duration_seconds',
@@ -47,13 +47,6 @@ export const metrics = {
     labelNames: ['service', 'code'] as const,
     registers: [registry],
   }),
-  auditWrite: new client.Histogram({
-    name: 'healthgraph_audit_write_seconds',
-    help: 'Time to write one batch of audit events',
-    buckets: seconds,
-    registers: [registry],
-  }),
-  auditBacklog: new client.Gauge({ name: 'healthgraph_audit_backlog', help: 'Audit events waiting to be written', registers: [registry] }),
 };
 
 /** GET /metrics in the Prometheus text format. */

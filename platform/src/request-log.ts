@@ -5,7 +5,20 @@ import { metrics } from './metrics.js';
 /** What the request log reads from a request's context (both the gateway's and a subgraph's have it). */
 interface Logged extends BaseContext {
   requestId?: string;
+  correlationId?: string | null;
   principal?: { role: string };
+}
+
+const holds = new WeakMap<object, Promise<unknown>[]>();
+
+/**
+ * Tells the request log that the response may still change until `until` settles (the audit
+ * trail withholds PHI it could not record): the log line and metrics wait for the final answer.
+ */
+export function holdResponse(context: object, until: Promise<unknown>): void {
+  const list = holds.get(context) ?? [];
+  list.push(until);
+  holds.set(context, list);
 }
 
 export interface RequestLogOptions {
@@ -37,6 +50,8 @@ export function requestLogPlugin<C extends Logged>({
       const started = performance.now();
       return {
         async willSendResponse({ response, operationName, operation, contextValue }) {
+          const held = contextValue ? holds.get(contextValue) : undefined;
+          if (held) await Promise.allSettled(held);
           const durationMs = performance.now() - started;
           const operationLabelValue = operationLabel(operationName ?? null);
           const kind = operation?.operation ?? 'unknown';
@@ -50,6 +65,7 @@ export function requestLogPlugin<C extends Logged>({
             {
               ...fields,
               requestId: contextValue?.requestId,
+              correlationId: contextValue?.correlationId ?? undefined,
               operation: operationLabelValue,
               kind,
               role: contextValue?.principal?.role,

@@ -33,11 +33,13 @@ describe('gateway-signed subgraph tokens', () => {
     await expect(verifyInternalToken(key, await signInternalToken(key, clinician, 'req-42'))).resolves.toEqual({
       principal: clinician,
       requestId: 'req-42',
+      correlationId: null,
     });
     const btg = { ...clinician, purpose: 'BTG' as const, breakGlassReason: 'Anaphylaxis, unresponsive' };
     await expect(verifyInternalToken(key, await signInternalToken(key, btg, 'req-43'))).resolves.toEqual({
       principal: btg,
       requestId: 'req-43',
+      correlationId: null,
     });
   });
 

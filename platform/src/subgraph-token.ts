@@ -27,13 +27,19 @@ const HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toStrin
 const mac = (key: InternalTokenKey, signingInput: string) => createHmac('sha256', key.secret).update(signingInput).digest();
 
 /** Signs the principal (and the request id, for the audit trail) for the subgraphs of one request. */
-export async function signInternalToken(key: InternalTokenKey, principal: Principal, requestId: string): Promise<string> {
+export async function signInternalToken(
+  key: InternalTokenKey,
+  principal: Principal,
+  requestId: string,
+  correlationId: string | null = null,
+): Promise<string> {
   const iat = Math.floor(Date.now() / 1000);
   const claims = {
     role: principal.role,
     purpose: principal.purpose,
     ...(principal.breakGlassReason !== undefined ? { reason: principal.breakGlassReason } : {}),
     rid: requestId,
+    ...(correlationId ? { cid: correlationId } : {}),
     sub: principal.sub,
     iss: INTERNAL_ISSUER,
     aud: INTERNAL_AUDIENCE,
@@ -48,7 +54,7 @@ export async function signInternalToken(key: InternalTokenKey, principal: Princi
 export async function verifyInternalToken(
   key: InternalTokenKey,
   token: string,
-): Promise<{ principal: Principal; requestId: string } | null> {
+): Promise<{ principal: Principal; requestId: string; correlationId: string | null } | null> {
   const parts = token.split('.');
   if (parts.length !== 3 || parts[0] !== HEADER) return null;
   const signature = Buffer.from(parts[2]!, 'base64url');
@@ -68,5 +74,9 @@ export async function verifyInternalToken(
   if (exp <= now || iat > now + CLOCK_SKEW_SECONDS || now - iat > INTERNAL_TOKEN_TTL_SECONDS + CLOCK_SKEW_SECONDS) return null;
   const principal = principalFromClaims(payload);
   if (typeof principal === 'string') return null;
-  return { principal, requestId: typeof payload.rid === 'string' ? payload.rid : 'unknown' };
+  return {
+    principal,
+    requestId: typeof payload.rid === 'string' ? payload.rid : 'unknown',
+    correlationId: typeof payload.cid === 'string' ? payload.cid : null,
+  };
 }

@@ -1,11 +1,10 @@
-import { join } from 'node:path';
 import { createAppointmentsSubgraph } from '@healthgraph/appointments';
 import { applyMigrations, type Database, isEmpty, openDatabase, seedDatabase } from '@healthgraph/db';
 import { createGateway } from '@healthgraph/gateway';
 import type { SubgraphName } from '@healthgraph/gateway/compose';
 import { openCache, type ScopedCache, type Subgraph, type SubgraphConfig } from '@healthgraph/kit';
 import { createPatientsSubgraph } from '@healthgraph/patients';
-import { AuditLog, internalTokenKey, type Listening, type Logger, type PlatformConfig } from '@healthgraph/platform';
+import { type AuditLog, internalTokenKey, type Listening, type Logger, openAuditLog, type PlatformConfig } from '@healthgraph/platform';
 import { createProvidersSubgraph } from '@healthgraph/providers';
 import { createRecordsSubgraph } from '@healthgraph/records';
 import type { StackConfig } from './config.js';
@@ -150,8 +149,7 @@ export async function startStack({
   try {
     await applyMigrations(db.adapterFactory);
     if (seedPatients > 0 && (await isEmpty(db.prisma))) await seedDatabase(db.prisma, { patients: seedPatients });
-    audit = new AuditLog(db.prisma, { spillPath: join(config.auditSpillDir, 'audit-spill-stack.jsonl') });
-    await audit.replaySpill();
+    audit = await openAuditLog(db.prisma, config, 'stack');
     subgraphs = await startSubgraphs({ config, db, ephemeralPorts, batching, audit, log });
     gateway = await createGateway({ config, subgraphUrls: subgraphs.subgraphUrls, audit, log }).listen(
       ephemeralPorts ? 0 : config.ports.gateway,

@@ -263,8 +263,11 @@ export function costPlugin(rules: CostRules, { mode, budgets }: CostOptions, sta
     async requestDidStart() {
       let estimated = 0;
       let budget = 0;
+      // The operation as priced: later plugins (the audit) may add hidden selections that nobody pays for.
+      let priced: DocumentNode | undefined;
       return {
         async didResolveOperation({ schema, document, operationName, queryHash, request, contextValue }) {
+          priced = document;
           // The document as field authorization left it: nobody pays for what they may not read.
           const operation = getOperationAST(document, operationName);
           if (!operation) return;
@@ -296,9 +299,10 @@ export function costPlugin(rules: CostRules, { mode, budgets }: CostOptions, sta
             );
           }
         },
-        async willSendResponse({ schema, document, operationName, request, response }) {
+        async willSendResponse({ schema, operationName, request, response }) {
+          const document = priced;
           const operation = document && getOperationAST(document, operationName);
-          if (!operation || response.body.kind !== 'single') return;
+          if (!document || !operation || response.body.kind !== 'single') return;
           const result = response.body.singleResult;
           const actual = result.data ? actualCost(schema, rules, document, operation, result.data) : 0;
           stats.actualTotal += actual;

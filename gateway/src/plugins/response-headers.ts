@@ -1,13 +1,12 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { GatewayContext } from '../context.js';
 
-/** PHI must not be stored by browsers or shared caches (HIPAA 164.312(e)), nor the request id lost. */
+/** PHI must not be stored by browsers or shared caches (HIPAA 164.312(e)). The request id is set by the HTTP layer on every response. */
 export const responseHeadersPlugin = (): ApolloServerPlugin<GatewayContext> => ({
   async requestDidStart() {
     return {
-      async willSendResponse({ response, contextValue }) {
+      async willSendResponse({ response }) {
         response.http.headers.set('cache-control', 'private, no-store');
-        if (contextValue?.requestId) response.http.headers.set('x-request-id', contextValue.requestId);
       },
     };
   },

@@ -23,11 +23,16 @@ function uniqueViolationOn(error: unknown, column: string): boolean {
   );
 }
 
-async function mayScheduleFor(data: ScopedData, patientId: string): Promise<void> {
+async function mayScheduleFor(data: ScopedData, patientId: string, coordinate: string): Promise<void> {
   // Break-glass reaches emergency data, not the scheduling desk.
-  if (!SCHEDULING_ROLES.has(data.principal.role) || data.principal.purpose === 'BTG')
+  if (!SCHEDULING_ROLES.has(data.principal.role) || data.principal.purpose === 'BTG') {
+    data.audit.denied(patientId, 'Appointment', coordinate);
     throw forbidden('this role may not book or cancel appointments');
-  if (!(await data.canSeePatient.load(patientId))) throw notFound('Patient', patientId);
+  }
+  if (!(await data.canSeePatient.load(patientId))) {
+    data.audit.denied(patientId, 'Appointment', coordinate);
+    throw notFound('Patient', patientId);
+  }
 }
 
 /** After a committed change, no replica may serve a view of what it changed. */
@@ -60,7 +65,7 @@ export async function bookAppointment(data: ScopedData, input: BookAppointmentIn
   const key = input.idempotencyKey.trim();
   if (key.length < 8 || key.length > 128) throw badUserInput('input.idempotencyKey', 'must be 8 to 128 characters');
   if (input.reason && input.reason.length > 500) throw badUserInput('input.reason', 'must be at most 500 characters');
-  await mayScheduleFor(data, input.patientId);
+  await mayScheduleFor(data, input.patientId, 'Mutation.bookAppointment');
 
   const previous = await prisma.appointment.findUnique({
     where: { bookedBy_idempotencyKey: { bookedBy: principal.sub, idempotencyKey: key } },
@@ -133,8 +138,11 @@ export async function cancelAppointment(data: ScopedData, id: string, reason: st
   const { prisma } = data;
   if (reason && reason.length > 500) throw badUserInput('reason', 'must be at most 500 characters');
   const appointment = await prisma.appointment.findUnique({ where: { id } });
-  if (!appointment) throw notFound('Appointment', id);
-  await mayScheduleFor(data, appointment.patientId);
+  if (!appointment) {
+    data.audit.denied(null, 'Appointment', 'Mutation.cancelAppointment', id);
+    throw notFound('Appointment', id);
+  }
+  await mayScheduleFor(data, appointment.patientId, 'Mutation.cancelAppointment');
   if (appointment.status === 'CANCELLED') return appointment;
   // Conditional update: a concurrent cancel or check-in cannot be overwritten.
   const { count } = await prisma.appointment.updateMany({

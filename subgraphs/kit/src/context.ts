@@ -2,6 +2,7 @@ import type { PrismaClient } from '@healthgraph/db';
 import type { Principal } from '@healthgraph/platform';
 import type DataLoader from 'dataloader';
 import { type Access, accessFor, createConsentLoader, createPatientAccessLoader, type Label } from './access.js';
+import { RequestAudit } from './audit.js';
 import type { ScopedCache } from './cache.js';
 
 /** Data access already scoped to one request's principal: resolvers cannot forget a check. */
@@ -19,12 +20,17 @@ export interface ScopedData {
   cache: ScopedCache | undefined;
   /** Views may go to the shared cache (false for break-glass: those stay in this process). */
   shareable: boolean;
+  /** Refusals (and writes) of this request, recorded beside each decision. */
+  audit: RequestAudit;
 }
 
 /** Built once per request. Loaders are never shared between requests. */
 export interface SubgraphContext<L> {
   principal: Principal;
+  /** The gateway's id for the request. */
   requestId: string;
+  /** The client's own x-request-id, as the gateway passed it on. */
+  correlationId: string | null;
   data: ScopedData;
   loaders: L;
 }
@@ -33,7 +39,12 @@ export interface SubgraphContext<L> {
 export function createScopedData(
   prisma: PrismaClient,
   principal: Principal,
-  { batch, cache }: { batch: boolean; cache?: ScopedCache },
+  {
+    batch,
+    cache,
+    requestId = 'local',
+    correlationId = null,
+  }: { batch: boolean; cache?: ScopedCache; requestId?: string; correlationId?: string | null },
 ): ScopedData {
   const options = { batch, cache };
   return {
@@ -46,5 +57,6 @@ export function createScopedData(
     cache,
     // Break-glass views stay in this process: never written to the shared cache.
     shareable: principal.purpose !== 'BTG',
+    audit: new RequestAudit(principal, requestId, correlationId),
   };
 }

@@ -1,5 +1,5 @@
 export * from './access.js';
-export * from './audit-plugin.js';
+export * from './audit.js';
 export * from './cache.js';
 export * from './config.js';
 export * from './context.js';

@@ -1,6 +1,5 @@
-import { join } from 'node:path';
 import { applyMigrations, openDatabase } from '@healthgraph/db';
-import { AuditLog, internalTokenKey, logger, runProcess, startTracing } from '@healthgraph/platform';
+import { internalTokenKey, logger, openAuditLog, runProcess, startTracing } from '@healthgraph/platform';
 import { openCache } from './cache.js';
 import { loadSubgraphConfig } from './config.js';
 import type { Subgraph, SubgraphDeps } from './subgraph.js';
@@ -19,8 +18,7 @@ export function runSubgraph(name: SubgraphName, create: (deps: SubgraphDeps) => 
     const stopTracing = startTracing({ serviceName: `healthgraph-${name}`, endpoint: config.tracingEndpoint });
     const db = await openDatabase({ url: config.databaseUrl, dataDir: config.pgliteDir });
     if (db.kind === 'pglite') await applyMigrations(db.adapterFactory);
-    const audit = new AuditLog(db.prisma, { spillPath: join(config.auditSpillDir, `audit-spill-${name}.jsonl`) });
-    await audit.replaySpill();
+    const audit = await openAuditLog(db.prisma, config, name);
     const cache = await openCache(config);
     const subgraph = create({
       prisma: db.prisma,

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +22,7 @@ import {
   verifyInternalToken,
 } from '@healthgraph/platform';
 import { parse } from 'graphql';
-import { auditPlugin } from './audit-plugin.js';
+import { auditPlugin } from './audit.js';
 import type { ScopedCache } from './cache.js';
 import { createScopedData, type ScopedData, type SubgraphContext } from './context.js';
 import { enforceFieldRules } from './field-rules.js';
@@ -106,9 +105,9 @@ export function createSubgraph<L>({
     const verified = header.startsWith('Bearer ') ? await verifyInternalToken(tokenKey, header.slice(7)) : null;
     // Anything that did not come through the gateway is refused outright (401).
     if (!verified) throw unauthenticated('subgraphs only answer requests signed by the gateway');
-    const { principal, requestId } = verified;
-    const data = createScopedData(prisma, principal, { batch: batching, cache });
-    return { principal, requestId: requestId || randomUUID(), data, loaders: createLoaders(data) };
+    const { principal, requestId, correlationId } = verified;
+    const data = createScopedData(prisma, principal, { batch: batching, cache, requestId, correlationId });
+    return { principal, requestId, correlationId, data, loaders: createLoaders(data) };
   };
 
   const http = createHttpHandler(server, {

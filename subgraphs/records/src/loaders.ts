@@ -6,6 +6,15 @@ export type Loaders = ReturnType<typeof createLoaders>;
 
 type Labelled = { patientId: string; sensitivity: Label; confidentiality: 'N' | 'R' | 'V' };
 
+/** The record type each kind of clinical list holds, as the audit trail names it. */
+const RESOURCE_TYPE: Record<ClinicalKind, string> = {
+  allergies: 'Allergy',
+  medications: 'Medication',
+  conditions: 'Condition',
+  vitals: 'Observation',
+  notes: 'ClinicalNote',
+};
+
 export interface NotesPageKey {
   patientId: string;
   size: number;
@@ -21,10 +30,16 @@ export function createLoaders(data: ScopedData) {
 
   /** Errors for patients or kinds out of reach; the ids that may be read. */
   async function gate(kind: ClinicalKind, patientIds: readonly string[]): Promise<{ errors: (Error | null)[]; readable: string[] }> {
-    if (!access.clinical.has(kind))
+    const refuse = (id: string) => data.audit.denied(id, RESOURCE_TYPE[kind], `Patient.${kind}`);
+    if (!access.clinical.has(kind)) {
+      for (const id of patientIds) refuse(id);
       return { errors: patientIds.map(() => forbidden(`this role and purpose may not read ${kind}`)), readable: [] };
+    }
     const visible = await data.canSeePatient.loadMany(patientIds);
     const errors = patientIds.map((id, i) => (visible[i] === true ? null : notFound('Patient', id)));
+    patientIds.forEach((id, i) => {
+      if (errors[i]) refuse(id);
+    });
     return { errors, readable: patientIds.filter((_, i) => errors[i] === null) };
   }
 

@@ -45,7 +45,10 @@ export const AuditQuery = {
   },
 
   myAccessLog: (_: unknown, args: Page, context: Context) => {
-    if (context.principal.role !== 'PATIENT') throw forbidden('myAccessLog is the accounting of disclosures for the patient themself');
+    if (context.principal.role !== 'PATIENT') {
+      context.data.audit.denied(null, 'AuditEvent', 'Query.myAccessLog');
+      throw forbidden('myAccessLog is the accounting of disclosures for the patient themself');
+    }
     // What others saw of my record; my own reads are not disclosures.
     return auditPage(context, { patientId: context.principal.sub, actorSub: { not: context.principal.sub } }, args);
   },

@@ -6,7 +6,11 @@ type PatientRow = Partial<PatientColumns> & { id: string };
 
 export const Patient = {
   /** Entity references from other subgraphs go through the same scoped loader as root queries. */
-  __resolveReference: (ref: { id: string }, { loaders }: Context) => loaders.patientById.load(ref.id),
+  __resolveReference: async (ref: { id: string }, { loaders, data }: Context) => {
+    const patient = await loaders.patientById.load(ref.id);
+    if (!patient) data.audit.denied(ref.id, 'Patient', 'Patient');
+    return patient;
+  },
   name: (p: PatientRow) => ({ given: p.givenName, family: p.familyName, text: `${p.givenName} ${p.familyName}` }),
   address: (p: PatientRow) =>
     p.addressLine || p.city || p.state || p.postalCode

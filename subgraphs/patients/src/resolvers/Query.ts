@@ -29,9 +29,12 @@ interface SearchArgs extends Page {
 }
 
 export const Query = {
-  patient: async (_: unknown, { id }: { id: string }, { loaders }: Context) => {
+  patient: async (_: unknown, { id }: { id: string }, { loaders, data }: Context) => {
     const patient = await loaders.patientById.load(id);
-    if (!patient) throw notFound('Patient', id);
+    if (!patient) {
+      data.audit.denied(id, 'Patient', 'Query.patient');
+      throw notFound('Patient', id);
+    }
     return patient;
   },
 
@@ -41,7 +44,10 @@ export const Query = {
     if (!name?.trim() && !birthDate && !mrn?.trim()) throw badUserInput('name', 'give at least one of name, birthDate or mrn');
     if (name && name.length > 100) throw badUserInput('name', 'must be at most 100 characters');
     const scope = visiblePatientsWhere(context.principal);
-    if (!scope) throw forbidden('this role may not search patients');
+    if (!scope) {
+      context.data.audit.denied(null, 'Patient', 'Query.searchPatients');
+      throw forbidden('this role may not search patients');
+    }
     const filters: Prisma.PatientWhereInput[] = [scope];
     for (const term of (name ?? '').trim().split(/\s+/).filter(Boolean)) {
       filters.push({
@@ -54,7 +60,10 @@ export const Query = {
   },
 
   myPatients: async (_: unknown, args: Page, context: Context) => {
-    if (context.data.access.patients !== 'careTeam') throw forbidden("myPatients lists a clinician's care-team patients");
+    if (context.data.access.patients !== 'careTeam') {
+      context.data.audit.denied(null, 'Patient', 'Query.myPatients');
+      throw forbidden("myPatients lists a clinician's care-team patients");
+    }
     return patientPage(context, visiblePatientsWhere(context.principal) ?? {}, args);
   },
 
