@@ -245,7 +245,7 @@ async function startOurGateway(name: string, subgraphs: SubgraphSet): Promise<{ 
     process.execPath,
     [...profile, join(ROOT, 'gateway/dist/index.js')],
     env,
-    `http://127.0.0.1:${port}/health`,
+    `http://127.0.0.1:${port}/ready`,
   );
   return { url: `http://127.0.0.1:${port}/graphql`, pid: child.pid! };
 }

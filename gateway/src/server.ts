@@ -13,6 +13,7 @@ import {
   logger,
   maskError,
   metricsRoute,
+  readyRoute,
   requestLogPlugin,
   serve,
 } from '@healthgraph/platform';
@@ -154,7 +155,8 @@ export function createGateway({
     maxBatch: config.limits.maxBatch,
     prepare,
     routes: {
-      '/health': healthRoute(async () => {
+      '/health': healthRoute(async () => {}),
+      '/ready': readyRoute(async () => {
         if (!loaded) throw new Error('supergraph not loaded');
       }),
       '/metrics': metricsRoute(),

@@ -171,28 +171,59 @@ export interface Listening {
   server: Server;
   url: string;
   port: number;
+  /** Drains: stops accepting, lets requests in flight finish (within the drain timeout), then closes every connection. */
   close(): Promise<void>;
 }
 
+/** Servers that have begun to drain: their readiness probe answers 503 so load balancers stop sending. */
+const draining = new WeakSet<Server>();
+
+/** Longest wait for requests in flight once draining starts (SHUTDOWN_DRAIN_MS), before connections are cut. */
+export const DEFAULT_DRAIN_MS = 10_000;
+
 /** Listens on a port (0 picks a free one) and returns the base URL. */
-export function listen(handler: (req: IncomingMessage, res: ServerResponse) => void, port: number, host = '127.0.0.1'): Promise<Listening> {
-  const server = createServer(handler);
+export function listen(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  port: number,
+  host = '127.0.0.1',
+  { drainMs = DEFAULT_DRAIN_MS }: { drainMs?: number } = {},
+): Promise<Listening> {
+  let inFlight = 0;
+  let idle: (() => void) | undefined;
+  const server = createServer((req, res) => {
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      if (inFlight === 0) idle?.();
+    });
+    // While draining, every answer asks its client to reconnect (elsewhere) for the next request.
+    if (draining.has(server)) res.setHeader('connection', 'close');
+    handler(req, res);
+  });
   server.keepAliveTimeout = 65_000;
+  const close = async () => {
+    draining.add(server);
+    const closed = new Promise<void>((done) => server.close(() => done()));
+    server.closeIdleConnections();
+    if (inFlight > 0) {
+      await new Promise<void>((done) => {
+        const timer = setTimeout(done, drainMs);
+        timer.unref();
+        idle = () => {
+          clearTimeout(timer);
+          done();
+        };
+      });
+    }
+    server.closeAllConnections();
+    await closed;
+  };
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
       const actual = (server.address() as AddressInfo).port;
       const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
-      resolve({
-        server,
-        port: actual,
-        url: `http://${shownHost}:${actual}`,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            server.closeAllConnections();
-          }),
-      });
+      resolve({ server, port: actual, url: `http://${shownHost}:${actual}`, close });
     });
   });
 }
@@ -220,6 +251,21 @@ export function serve(
     };
   };
 }
+
+/**
+ * Readiness (`/ready`): 503 from the moment the server starts draining, and while `check` fails
+ * (the supergraph or the database not ready); 200 otherwise. Liveness stays `/health`.
+ */
+export const readyRoute = (check: () => Promise<void>) => async (req: IncomingMessage, res: ServerResponse) => {
+  const server = (req.socket as { server?: Server }).server;
+  if (server && draining.has(server)) return sendJson(res, 503, { status: 'draining' });
+  try {
+    await check();
+    sendJson(res, 200, { status: 'ready' });
+  } catch {
+    sendJson(res, 503, { status: 'unavailable' });
+  }
+};
 
 export const healthRoute = (check: () => Promise<void>) => async (_req: IncomingMessage, res: ServerResponse) => {
   try {

@@ -16,6 +16,7 @@ import {
   logger,
   maskError,
   metricsRoute,
+  readyRoute,
   requestLogPlugin,
   serve,
   unauthenticated,
@@ -113,7 +114,11 @@ export function createSubgraph<L>({
   const http = createHttpHandler(server, {
     context,
     service: name,
-    routes: { '/health': healthRoute(async () => void (await prisma.$queryRaw`SELECT 1`)), '/metrics': metricsRoute() },
+    routes: {
+      '/health': healthRoute(async () => {}),
+      '/ready': readyRoute(async () => void (await prisma.$queryRaw`SELECT 1`)),
+      '/metrics': metricsRoute(),
+    },
   });
   // Every SQL statement issued while serving one request is counted against it.
   const handler: typeof http = (req, res) => {
