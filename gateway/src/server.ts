@@ -46,6 +46,8 @@ export interface GatewayOptions {
   logUnknownOperation?: (operation: { name: string | null; hash: string; role: string }) => void;
   /** Where request log lines go (the process logger by default). */
   log?: Logger;
+  /** Whether the gateway enforces the SDL's field rules (always, but for tests that take this wall away). */
+  enforceFieldRules?: boolean;
 }
 
 export interface Gateway {
@@ -65,6 +67,7 @@ export function createGateway({
   supergraphSdl = readSupergraph(),
   audit,
   log = logger,
+  enforceFieldRules = true,
   logUnknownOperation = (operation) =>
     log.warn(
       { hash: operation.hash, role: operation.role, named: operation.name !== null },
@@ -77,20 +80,24 @@ export function createGateway({
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: config.subgraphMaxConnections });
   const fetcher = subgraphFetcher(agent);
   const costStats: CostStats = { operations: 0, rejected: 0, estimatedTotal: 0, actualTotal: 0 };
-  const authorization = fieldAuthorization(supergraphSdl, config.fieldAuthMode, (context, coordinates) =>
-    audit.record({
-      actorSub: context.principal.sub,
-      actorRole: context.principal.role,
-      purpose: context.principal.purpose,
-      patientId: null,
-      resourceType: 'Operation',
-      resourceIds: [],
-      fieldPaths: coordinates,
-      breakGlassReason: context.principal.breakGlassReason ?? null,
-      requestId: context.requestId,
-      correlationId: context.correlationId,
-      outcome: 'DENIED',
-    }),
+  const authorization = fieldAuthorization(
+    supergraphSdl,
+    config.fieldAuthMode,
+    (context, coordinates) =>
+      audit.record({
+        actorSub: context.principal.sub,
+        actorRole: context.principal.role,
+        purpose: context.principal.purpose,
+        patientId: null,
+        resourceType: 'Operation',
+        resourceIds: [],
+        fieldPaths: coordinates,
+        breakGlassReason: context.principal.breakGlassReason ?? null,
+        requestId: context.requestId,
+        correlationId: context.correlationId,
+        outcome: 'DENIED',
+      }),
+    enforceFieldRules,
   );
   // Apollo Gateway otherwise exports usage metrics to Apollo and probes cloud metadata endpoints
   // to label them: a gateway in front of clinical data calls nothing it was not configured to call.

@@ -377,6 +377,15 @@ export class AuditLog {
   }
 }
 
+/**
+ * Writes audit events inside the caller's database transaction: a write and its audit event commit
+ * together or not at all (used for every write: bookings, consents, records).
+ */
+export async function auditInTransaction(tx: Pick<PrismaClient, '$executeRawUnsafe'>, events: readonly AuditInput[]): Promise<void> {
+  if (events.length === 0) return;
+  await tx.$executeRawUnsafe(INSERT_BATCH, JSON.stringify(events.map(auditRecord)));
+}
+
 /** The audit writer a service's configuration asks for, with what earlier runs left in the journal shipped first. */
 export async function openAuditLog(
   db: Pick<PrismaClient, '$executeRawUnsafe'>,

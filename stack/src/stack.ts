@@ -2,9 +2,17 @@ import { createAppointmentsSubgraph } from '@healthgraph/appointments';
 import { applyMigrations, type Database, isEmpty, openDatabase, seedDatabase } from '@healthgraph/db';
 import { createGateway } from '@healthgraph/gateway';
 import type { SubgraphName } from '@healthgraph/gateway/compose';
-import { openCache, type ScopedCache, type Subgraph, type SubgraphConfig } from '@healthgraph/kit';
+import { openCache, type Policy, type ScopedCache, type Subgraph, type SubgraphConfig } from '@healthgraph/kit';
 import { createPatientsSubgraph } from '@healthgraph/patients';
-import { type AuditLog, internalTokenKey, type Listening, type Logger, openAuditLog, type PlatformConfig } from '@healthgraph/platform';
+import {
+  type AuditLog,
+  internalTokenKey,
+  type Listening,
+  type Logger,
+  openAuditLog,
+  type PlatformConfig,
+  type Principal,
+} from '@healthgraph/platform';
 import { createProvidersSubgraph } from '@healthgraph/providers';
 import { createRecordsSubgraph } from '@healthgraph/records';
 import type { StackConfig } from './config.js';
@@ -25,6 +33,18 @@ export interface StackOptions {
   redis?: PlatformConfig['redis'];
   /** Where every service's log lines go (the process logger by default). */
   log?: Logger;
+  /** Walls to take away, one at a time, in tests that show the others hold (defence in depth). */
+  walls?: Walls;
+}
+
+/** The independent walls between a caller and data it may not see; all up, except in tests that take one away. */
+export interface Walls {
+  /** The gateway removes fields the caller's scopes do not cover, before planning. */
+  gatewayFieldRules?: boolean;
+  /** Each subgraph enforces the same field rules on its resolvers. */
+  subgraphFieldRules?: boolean;
+  /** The data layer asks this policy (the real one unless a test replaces it). */
+  policy?: (principal: Principal) => Policy;
 }
 
 export interface Stack {
@@ -51,6 +71,7 @@ export interface SubgraphSetOptions {
   /** Where the set's audit events are written (one writer per process). */
   audit: AuditLog;
   log?: Logger;
+  walls?: Walls;
 }
 
 export interface SubgraphSet {
@@ -70,6 +91,7 @@ export async function startSubgraphs({
   redis = config.redis,
   audit,
   log,
+  walls = {},
 }: SubgraphSetOptions): Promise<SubgraphSet> {
   const listening: Partial<Record<SubgraphName, Listening>> = {};
   const stopped = new Set<SubgraphName>();
@@ -90,6 +112,8 @@ export async function startSubgraphs({
       tokenKey: internalTokenKey(config.subgraphTokenSecret),
       batching,
       development: config.env === 'development',
+      policy: walls.policy,
+      fieldRules: walls.subgraphFieldRules ?? true,
     };
     const subgraphs: Record<SubgraphName, Subgraph> = {
       patients: createPatientsSubgraph(shared),
@@ -133,6 +157,7 @@ export async function startStack({
   cache = base.cache,
   redis = base.redis,
   log,
+  walls = {},
 }: StackOptions): Promise<Stack> {
   const config: StackConfig = { ...base, cache, redis };
   const db = given ?? (await openDatabase({ url: config.databaseUrl, dataDir: config.pgliteDir }));
@@ -150,11 +175,14 @@ export async function startStack({
     await applyMigrations(db.adapterFactory);
     if (seedPatients > 0 && (await isEmpty(db.prisma))) await seedDatabase(db.prisma, { patients: seedPatients });
     audit = await openAuditLog(db.prisma, config, 'stack');
-    subgraphs = await startSubgraphs({ config, db, ephemeralPorts, batching, audit, log });
-    gateway = await createGateway({ config, subgraphUrls: subgraphs.subgraphUrls, audit, log }).listen(
-      ephemeralPorts ? 0 : config.ports.gateway,
-      config.host,
-    );
+    subgraphs = await startSubgraphs({ config, db, ephemeralPorts, batching, audit, log, walls });
+    gateway = await createGateway({
+      config,
+      subgraphUrls: subgraphs.subgraphUrls,
+      audit,
+      log,
+      enforceFieldRules: walls.gatewayFieldRules ?? true,
+    }).listen(ephemeralPorts ? 0 : config.ports.gateway, config.host);
     return {
       db,
       audit,

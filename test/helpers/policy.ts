@@ -2,7 +2,7 @@ import type { PrismaClient } from '@healthgraph/db';
 import { SEEDED } from '@healthgraph/db';
 import { readSupergraph } from '@healthgraph/gateway/compose';
 import { readFieldRules } from '@healthgraph/gateway/plugins/field-authorization';
-import { accessFor, type ClinicalKind, clinicalRowVisible, type Label } from '@healthgraph/kit';
+import { activeConsent, activeMembership, type ClinicalKind, type Label, policyFor } from '@healthgraph/kit';
 import { type Principal, PURPOSES, ROLES, satisfies, scopesFor } from '@healthgraph/platform';
 
 /** The field rules as the SDL declares them. */
@@ -58,21 +58,15 @@ export async function addConsentedClinician(prisma: PrismaClient): Promise<void>
 
 /** Whether the row policy lets the principal see the patient at all. */
 export async function patientVisible(prisma: PrismaClient, principal: Principal, patientId: string): Promise<boolean> {
-  switch (accessFor(principal).patients) {
+  switch (policyFor(principal).reach) {
     case 'all':
       return (await prisma.patient.count({ where: { id: patientId } })) === 1;
     case 'self':
       return principal.sub === patientId;
     case 'none':
       return false;
-    case 'careTeam': {
-      const now = new Date();
-      return (
-        (await prisma.careTeamMember.count({
-          where: { patientId, providerId: principal.sub, periodStart: { lte: now }, OR: [{ periodEnd: null }, { periodEnd: { gt: now } }] },
-        })) > 0
-      );
-    }
+    case 'careTeam':
+      return (await prisma.careTeamMember.count({ where: { patientId, providerId: principal.sub, ...activeMembership(new Date()) } })) > 0;
   }
 }
 
@@ -80,8 +74,8 @@ type Row = { id: string; sensitivity: Label; confidentiality: 'N' | 'R' | 'V' };
 
 /** The exact ids of one kind of clinical row the principal may see for the patient. */
 export async function allowedRows(prisma: PrismaClient, principal: Principal, kind: ClinicalKind, patientId: string): Promise<Set<string>> {
-  const access = accessFor(principal);
-  if (!access.clinical.has(kind) || !(await patientVisible(prisma, principal, patientId))) return new Set();
+  const policy = policyFor(principal);
+  if (!policy.mayRead(kind) || !(await patientVisible(prisma, principal, patientId))) return new Set();
   const where = { where: { patientId } };
   const rows: Row[] =
     kind === 'allergies'
@@ -93,12 +87,9 @@ export async function allowedRows(prisma: PrismaClient, principal: Principal, ki
           : kind === 'vitals'
             ? await prisma.observation.findMany(where)
             : await prisma.clinicalNote.findMany(where);
-  const consents =
-    principal.role === 'CLINICIAN'
-      ? await prisma.consent.findMany({ where: { patientId, providerId: principal.sub, revokedAt: null } })
-      : [];
+  const consents = await prisma.consent.findMany({ where: { patientId, providerId: principal.sub, ...activeConsent(new Date()) } });
   const labels = new Set<Label>(consents.map((c) => c.label));
-  return new Set(rows.filter((row) => clinicalRowVisible(row, access, labels)).map((row) => row.id));
+  return new Set(rows.filter((row) => policy.rowVisible(row, labels)).map((row) => row.id));
 }
 
 /** The fields of Patient the tests select, with how to read their rows. */

@@ -1,6 +1,16 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { SeedOptions } from '@healthgraph/db';
 import type { Purpose, Role } from '@healthgraph/platform';
-import { type StackConfig as Config, loadStackConfig as loadConfig, mintDevToken, type Stack, startStack } from '@healthgraph/stack';
+import {
+  type StackConfig as Config,
+  loadStackConfig as loadConfig,
+  mintDevToken,
+  type Stack,
+  startStack,
+  type Walls,
+} from '@healthgraph/stack';
 import type { Logger } from 'pino';
 import { createTestDatabase } from './database.js';
 
@@ -34,11 +44,15 @@ export interface GraphQLResponse {
   };
 }
 
+/** Each test process its own audit journal folder: journals are claimed per service and process. */
+const JOURNAL_DIR = mkdtempSync(join(tmpdir(), 'hg-test-journal-'));
+
 /** Test configuration; REDIS_URL passes through, under a prefix of this process's own. */
 export const testConfig = (): Config =>
   loadConfig({
     REDIS_URL: process.env.REDIS_URL,
     CACHE_PREFIX: TEST_PREFIX,
+    AUDIT_JOURNAL_DIR: JOURNAL_DIR,
     NODE_ENV: 'test',
     JWT_SECRET: 'test-secret-for-client-tokens-0123456789',
     SUBGRAPH_TOKEN_SECRET: 'test-secret-for-subgraph-tokens-0123456789',
@@ -50,11 +64,13 @@ export async function startTestStack({
   batching,
   cache,
   log,
+  walls,
 }: {
   seed?: SeedOptions;
   batching?: boolean;
   cache?: Partial<Config['cache']>;
   log?: Logger;
+  walls?: Walls;
 } = {}): Promise<TestStack> {
   const config = testConfig();
   const db = await createTestDatabase(seed);
@@ -68,6 +84,7 @@ export async function startTestStack({
     log,
     cache: { ...config.cache, ...cache },
     redis: { ...config.redis, prefix: `${config.redis.prefix}-${++stacks}` },
+    walls,
   });
   const token = (caller: Caller) => mintDevToken(config.jwt, caller);
   return {

@@ -1,6 +1,5 @@
 import { type Appointment, Prisma } from '@healthgraph/db';
-import { byKey, createLoader, groupBy, patientScopeSql, readThrough, type ScopedData, visiblePatientsWhere } from '@healthgraph/kit';
-import { scopesFor } from '@healthgraph/platform';
+import { byKey, createLoader, groupBy, groupByShape, loadAll, readThrough, type ScopedData } from '@healthgraph/kit';
 import { expandSlots, type Slot } from './slots.js';
 
 export type Loaders = ReturnType<typeof createLoaders>;
@@ -14,28 +13,29 @@ export interface AppointmentPageKey {
   after: [Date, string] | null;
 }
 
+/** At most `size` live appointments of one provider on one UTC day. */
 export interface ScheduleKey {
   providerId: string;
   day: Date;
+  size: number;
 }
 
 const pageShape = (k: AppointmentPageKey) =>
   `${k.from.toISOString()}|${k.to.toISOString()}|${k.size}|${k.after?.[0].toISOString() ?? ''}|${k.after?.[1] ?? ''}`;
 const DAY = 86_400_000;
 
-/** Per-request loaders; each folds the caller's patient scope into its single statement. */
+/** Per-request loaders; each folds the caller's patient scope (the policy's) into its single statement. */
 export function createLoaders(data: ScopedData) {
-  const { prisma, principal, batch } = data;
+  const { prisma, policy, batch } = data;
   // The reason for a visit is clinical: a view without that scope never holds it.
-  const withReason = scopesFor(principal).has('appointments:reason');
-  const view = (row: Appointment): Appointment => (withReason ? row : { ...row, reason: null });
+  const view = (row: Appointment): Appointment => (policy.appointmentReason ? row : { ...row, reason: null });
   return {
     slotsByProvider: createSlotLoader(data),
     appointmentById: createLoader<string, Appointment | null>(batch, async (ids) => {
-      const scope = visiblePatientsWhere(principal);
+      const scope = policy.patientsWhere();
       if (!scope) return ids.map(() => null);
       const rows = await prisma.appointment.findMany({ where: { id: { in: [...ids] }, patient: scope } });
-      return byKey(ids, rows, (a) => a.id);
+      return byKey(ids, rows.map(view), (a) => a.id);
     }),
 
     /**
@@ -45,19 +45,17 @@ export function createLoaders(data: ScopedData) {
     appointmentsByPatient: createLoader<AppointmentPageKey, Appointment[], string>(
       batch,
       async (keys) => {
-        const shapes = new Map<string, AppointmentPageKey[]>();
-        for (const key of keys) shapes.set(pageShape(key), [...(shapes.get(pageShape(key)) ?? []), key]);
         const results = new Map<string, Appointment[]>();
-        for (const [shape, group] of shapes) {
+        for (const [shape, group] of groupByShape(keys, pageShape)) {
           const { from, to, size, after } = group[0]!;
           const requested = [...new Set(group.map((k) => k.patientId))];
           // Visibility per caller first (cached per relationship); pages are then the same for everyone who may see them.
-          const visible = await data.canSeePatient.loadMany(requested);
+          const visible = await loadAll(data.canSeePatient, requested);
           const readable = requested.filter((_, i) => visible[i] === true);
           const pages = await readThrough<Appointment[]>(data.cache, 'appointments', readable, {
-            key: (id) => `page:${shape}:reason=${withReason}:${id}`,
+            key: (id) => `page:${shape}:reason=${policy.appointmentReason}:${id}`,
             tags: (id) => [`appointments:patient:${id}`],
-            shareable: () => data.shareable,
+            shareable: () => policy.shareable,
             load: async (ids) => {
               const rows = await prisma.$queryRaw<Appointment[]>`
             SELECT t."id", t."patientId", t."providerId", t."start", t."end", t."status", t."reason" FROM (
@@ -66,7 +64,7 @@ export function createLoaders(data: ScopedData) {
               FROM "Appointment" a
               WHERE a."patientId" = ANY(${ids}) AND a."start" >= ${from} AND a."start" < ${to}
                 ${after ? Prisma.sql`AND (a."start", a."id") > (${after[0]}, ${after[1]})` : Prisma.empty}
-                AND ${patientScopeSql(principal, Prisma.raw('a."patientId"'))}
+                AND ${policy.patientScopeSql(Prisma.raw('a."patientId"'))}
             ) t
             WHERE t.rn <= ${size + 1}
             ORDER BY t."patientId", t."start", t."id"`;
@@ -82,33 +80,34 @@ export function createLoaders(data: ScopedData) {
       (k) => `${pageShape(k)}#${k.patientId}`,
     ),
 
-    /** Live appointments of many providers on one UTC day, one statement per distinct day. */
+    /** Live appointments of many providers on one UTC day, of patients the caller reaches: one statement per distinct day and size. */
     scheduleByProvider: createLoader<ScheduleKey, Appointment[], string>(
       batch,
       async (keys) => {
-        const days = new Map<number, string[]>();
-        for (const { providerId, day } of keys) days.set(day.getTime(), [...(days.get(day.getTime()) ?? []), providerId]);
         const results = new Map<string, Appointment[]>();
-        for (const [dayMs, providerIds] of days) {
-          const scope = visiblePatientsWhere(principal);
+        const scope = policy.patientsWhere();
+        for (const [, group] of groupByShape(keys, (k) => `${k.day.getTime()}|${k.size}`)) {
+          const { day, size } = group[0]!;
+          const providerIds = [...new Set(group.map((k) => k.providerId))];
           const rows = scope
-            ? await prisma.appointment.findMany({
-                where: {
-                  providerId: { in: providerIds },
-                  start: { gte: new Date(dayMs), lt: new Date(dayMs + DAY) },
-                  status: { not: 'CANCELLED' },
-                  patient: scope,
-                },
-                orderBy: [{ start: 'asc' }, { id: 'asc' }],
-              })
+            ? await prisma.$queryRaw<Appointment[]>`
+            SELECT t."id", t."patientId", t."providerId", t."start", t."end", t."status", t."reason" FROM (
+              SELECT a."id", a."patientId", a."providerId", a."start", a."end", a."status"::text AS "status", a."reason",
+                     row_number() OVER (PARTITION BY a."providerId" ORDER BY a."start", a."id") AS rn
+              FROM "Appointment" a
+              WHERE a."providerId" = ANY(${providerIds}) AND a."start" >= ${day} AND a."start" < ${new Date(day.getTime() + DAY)}
+                AND a."status" <> 'CANCELLED' AND ${policy.patientScopeSql(Prisma.raw('a."patientId"'))}
+            ) t
+            WHERE t.rn <= ${size}
+            ORDER BY t."providerId", t."start", t."id"`
             : [];
-          groupBy(providerIds, rows, (r) => r.providerId).forEach((list, i) => {
-            results.set(`${providerIds[i]}@${dayMs}`, list);
+          groupBy(providerIds, rows.map(view), (r) => r.providerId).forEach((list, i) => {
+            results.set(`${providerIds[i]}@${day.getTime()}|${size}`, list);
           });
         }
-        return keys.map((k) => results.get(`${k.providerId}@${k.day.getTime()}`) ?? []);
+        return keys.map((k) => results.get(`${k.providerId}@${k.day.getTime()}|${k.size}`) ?? []);
       },
-      (k) => `${k.providerId}@${k.day.getTime()}`,
+      (k) => `${k.providerId}@${k.day.getTime()}|${k.size}`,
     ),
   };
 }
@@ -125,11 +124,9 @@ export function createSlotLoader({ prisma, batch }: ScopedData) {
   return createLoader<SlotWindowKey, Slot[], string>(
     batch,
     async (keys) => {
-      const windows = new Map<string, SlotWindowKey[]>();
-      for (const key of keys) windows.set(windowOf(key), [...(windows.get(windowOf(key)) ?? []), key]);
       const results = new Map<string, Slot[]>();
       const now = new Date();
-      for (const [window, group] of windows) {
+      for (const [window, group] of groupByShape(keys, windowOf)) {
         const { from, to } = group[0]!;
         const providerIds = [...new Set(group.map((k) => k.providerId))];
         const [availability, booked] = await Promise.all([

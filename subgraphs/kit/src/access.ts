@@ -1,76 +1,21 @@
-import { type Prisma, type PrismaClient, Prisma as SqlTag } from '@healthgraph/db';
-import type { Principal, Role } from '@healthgraph/platform';
+import type { PrismaClient } from '@healthgraph/db';
+import { fieldError, isUnavailable } from '@healthgraph/platform';
 import DataLoader from 'dataloader';
 import { readThrough, type ScopedCache } from './cache.js';
-
-/** How far a caller's reach extends over patients. */
-export type Reach = 'self' | 'careTeam' | 'all' | 'none';
-export type ClinicalKind = 'allergies' | 'medications' | 'conditions' | 'vitals' | 'notes';
-export type Label = 'NONE' | 'ETH' | 'PSY' | 'HIV' | 'GDIS';
-
-/** What one principal may reach: the single answer every subgraph's data layer consults. */
-export interface Access {
-  /** Which patients' demographics and appointments. */
-  patients: Reach;
-  /** Which kinds of clinical record, for the patients above. */
-  clinical: ReadonlySet<ClinicalKind>;
-  /** Which labelled rows: all, or only those the patient consented to share with this clinician. */
-  labels: 'all' | 'consented';
-}
-
-const NO_CLINICAL = new Set<ClinicalKind>();
-const ALL_CLINICAL = new Set<ClinicalKind>(['allergies', 'medications', 'conditions', 'vitals', 'notes']);
-/** Emergency data reachable by break-glass: what a clinician needs to treat safely, never notes. */
-const EMERGENCY = new Set<ClinicalKind>(['allergies', 'medications', 'conditions']);
+import { activeConsent, activeMembership, type Label, type Policy } from './policy.js';
 
 /**
- * The row policy, declared once (minimum necessary, 45 CFR 164.502(b) and 164.514(d)).
- * SCHEDULER and BILLING see demographics and appointments only; ADMIN and AUDITOR no PHI.
+ * The per-request loaders that answer the policy's questions about relationships, batched: "may
+ * this caller see patient X?" and "which labels did patient X consent to share with this caller?".
  */
-export const ROW_POLICY: Record<Role, Access> = {
-  PATIENT: { patients: 'self', clinical: ALL_CLINICAL, labels: 'all' },
-  CLINICIAN: { patients: 'careTeam', clinical: ALL_CLINICAL, labels: 'consented' },
-  SCHEDULER: { patients: 'all', clinical: NO_CLINICAL, labels: 'consented' },
-  BILLING: { patients: 'all', clinical: NO_CLINICAL, labels: 'consented' },
-  ADMIN: { patients: 'none', clinical: NO_CLINICAL, labels: 'consented' },
-  AUDITOR: { patients: 'none', clinical: NO_CLINICAL, labels: 'consented' },
-};
 
-/** Break-glass: any patient's emergency data, labelled rows included, always audited. */
-export const BREAK_GLASS_POLICY: Access = { patients: 'all', clinical: EMERGENCY, labels: 'all' };
-
-export function accessFor(principal: Principal): Access {
-  return principal.purpose === 'BTG' && principal.breakGlassReason ? BREAK_GLASS_POLICY : ROW_POLICY[principal.role];
-}
-
-/** Prisma filter for the patients a principal may see, or null when it may see none. */
-export function visiblePatientsWhere(principal: Principal, now = new Date()): Prisma.PatientWhereInput | null {
-  switch (accessFor(principal).patients) {
-    case 'all':
-      return {};
-    case 'self':
-      return { id: principal.sub };
-    case 'careTeam':
-      return { careTeam: { some: activeCareTeamOf(principal.sub, now) } };
-    case 'none':
-      return null;
-  }
-}
-
-function activeCareTeamOf(providerId: string, now: Date): Prisma.CareTeamMemberWhereInput {
-  return { providerId, periodStart: { lte: now }, OR: [{ periodEnd: null }, { periodEnd: { gt: now } }] };
-}
-
-/**
- * Per-request answer to "may this caller see patient X?", batched: one statement per batch for a
- * clinician (care-team lookup), none for the other roles.
- */
+/** One statement per batch for a care-team clinician (cached per clinician and patient), none for the other reaches. */
 export function createPatientAccessLoader(
   prisma: PrismaClient,
-  principal: Principal,
+  policy: Policy,
   options: { batch: boolean; cache?: ScopedCache },
 ): DataLoader<string, boolean> {
-  const reach = accessFor(principal).patients;
+  const { principal, reach } = policy;
   return new DataLoader<string, boolean>(
     async (ids) => {
       if (reach === 'all') return ids.map(() => true);
@@ -80,10 +25,10 @@ export function createPatientAccessLoader(
       const answers = await readThrough<{ member: boolean }>(options.cache, 'relationship', ids, {
         key: (id) => `care-team:${principal.sub}:${id}`,
         tags: (id) => [`careteam:${id}`],
-        shareable: () => principal.purpose !== 'BTG',
+        shareable: () => policy.shareable,
         load: async (missing) => {
           const rows = await prisma.careTeamMember.findMany({
-            where: { ...activeCareTeamOf(principal.sub, new Date()), patientId: { in: missing } },
+            where: { providerId: principal.sub, patientId: { in: missing }, ...activeMembership(new Date()) },
             select: { patientId: true },
           });
           const visible = new Set(rows.map((row) => row.patientId));
@@ -97,20 +42,22 @@ export function createPatientAccessLoader(
 }
 
 /**
- * Per-request consent labels the patient granted this clinician (45 CFR Part 2, state law for
- * HIV, PSY and genetic data): one statement per batch, only for callers limited to consented labels.
+ * The labels each patient consented to share with this caller (42 CFR Part 2 for ETH, state law
+ * for HIV, PSY and GDIS): one statement per batch, and only for callers the policy limits to
+ * consented labels through a relationship.
  */
 export function createConsentLoader(
   prisma: PrismaClient,
-  principal: Principal,
+  policy: Policy,
   options: { batch: boolean },
 ): DataLoader<string, ReadonlySet<Label>> {
-  const needsConsent = accessFor(principal).labels === 'consented';
+  const needsConsent = policy.labels === 'consented' && policy.relationshipBound;
   return new DataLoader<string, ReadonlySet<Label>>(
     async (patientIds) => {
-      if (!needsConsent || principal.role !== 'CLINICIAN') return patientIds.map(() => new Set<Label>());
+      if (!needsConsent) return patientIds.map(() => new Set<Label>());
+      const now = new Date();
       const rows = await prisma.consent.findMany({
-        where: { providerId: principal.sub, patientId: { in: [...patientIds] }, revokedAt: null },
+        where: { providerId: policy.principal.sub, patientId: { in: [...patientIds] }, ...activeConsent(now) },
         select: { patientId: true, label: true },
       });
       const byPatient = new Map<string, Set<Label>>();
@@ -125,38 +72,23 @@ export function createConsentLoader(
   );
 }
 
-/**
- * Whether one clinical row may be disclosed. Unlabelled rows of normal confidentiality are visible
- * to whoever may see the record. Labelled rows (ETH, PSY, HIV, GDIS), whatever their
- * confidentiality, need "all labels" (the patient themself, break-glass) or the patient's consent
- * for that label and clinician. Restricted (R/V) rows without a label cannot be consented to: only
- * the patient and break-glass see them.
- */
-export function clinicalRowVisible(
-  row: { sensitivity: Label; confidentiality: 'N' | 'R' | 'V' },
-  access: Access,
-  consented: ReadonlySet<Label>,
-): boolean {
-  if (access.labels === 'all') return true;
-  if (row.sensitivity === 'NONE') return row.confidentiality === 'N';
-  return consented.has(row.sensitivity);
-}
+/** A dependency failed: retryable, and never to be taken for "not found" (which would also be audited as a refusal). */
+export const serviceUnavailable = () =>
+  fieldError('SERVICE_UNAVAILABLE', 'A service this answer depends on is unavailable: try again shortly');
 
 /**
- * The same patient scope as visiblePatientsWhere, as a SQL condition on a patient-id column, for
- * statements Prisma's query builder cannot express (per-parent windows). Folding the scope into
- * the statement keeps it at one statement per batch.
+ * DataLoader.loadMany, but a failure is a failure: DataLoader puts an Error in the slot of every key
+ * whose batch failed, and taking that for "no" would report a database outage as absence.
  */
-export function patientScopeSql(principal: Principal, patientIdColumn: Prisma.Sql): Prisma.Sql {
-  switch (accessFor(principal).patients) {
-    case 'all':
-      return SqlTag.sql`TRUE`;
-    case 'self':
-      return SqlTag.sql`${patientIdColumn} = ${principal.sub}`;
-    case 'careTeam':
-      return SqlTag.sql`EXISTS (SELECT 1 FROM "CareTeamMember" c WHERE c."patientId" = ${patientIdColumn} AND c."providerId" = ${principal.sub}
-        AND c."periodStart" <= now() AND (c."periodEnd" IS NULL OR c."periodEnd" > now()))`;
-    case 'none':
-      return SqlTag.sql`FALSE`;
-  }
+export async function loadAll<K, V>(loader: DataLoader<K, V, unknown>, keys: readonly K[]): Promise<V[]> {
+  const results = await loader.loadMany(keys);
+  const failure = results.find((result): result is Error => result instanceof Error);
+  if (failure) throw asServiceError(failure);
+  return results as V[];
+}
+
+/** An unreachable or failing database as SERVICE_UNAVAILABLE; anything else as it is (coded errors pass, the rest is masked). */
+export function asServiceError(error: unknown): Error {
+  if (isUnavailable(error)) return serviceUnavailable();
+  return error instanceof Error ? error : new Error(String(error));
 }

@@ -35,15 +35,36 @@ export class RequestAudit {
     this.add('DENIED', patientId, resourceType, coordinate, id);
   }
 
-  /** The events gathered so far, as the audit writer takes them; gathering starts again. */
-  take(): AuditInput[] {
-    const events = [...this.entries.values()].map((entry) => ({
+  /**
+   * The event of a write, to be stored in the write's own transaction (auditInTransaction), so a
+   * write and its record commit together: `coordinate` names the mutation, `fields` what it set.
+   */
+  written(patientId: string, resourceType: string, coordinate: string, id: string, fields: readonly string[] = []): AuditInput {
+    return {
+      ...this.actor(),
+      patientId,
+      resourceType,
+      resourceIds: [id],
+      fieldPaths: [coordinate, ...fields.map((field) => `${resourceType}.${field}`)].sort(),
+      outcome: 'WRITTEN',
+    };
+  }
+
+  private actor() {
+    return {
       actorSub: this.principal.sub,
       actorRole: this.principal.role,
       purpose: this.principal.purpose,
       breakGlassReason: this.principal.breakGlassReason ?? null,
       requestId: this.requestId,
       correlationId: this.correlationId,
+    };
+  }
+
+  /** The events gathered so far, as the audit writer takes them; gathering starts again. */
+  take(): AuditInput[] {
+    const events = [...this.entries.values()].map((entry) => ({
+      ...this.actor(),
       patientId: entry.patientId,
       resourceType: entry.resourceType,
       resourceIds: [...entry.ids].sort(),

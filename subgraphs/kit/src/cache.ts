@@ -11,7 +11,7 @@ export const DATA_CLASSES = ['patient', 'relationship', 'clinical', 'appointment
 export type DataClass = (typeof DATA_CLASSES)[number];
 
 export interface CacheOptions {
-  /** Shared L2; without it the cache is in-process only. */
+  /** Shared L2 and the shared tag generations; without it the cache is in-process only. */
   redisUrl?: string;
   /** 32-byte key for AES-256-GCM; every value written to Redis is encrypted with it. */
   encryptionKey: Buffer;
@@ -25,17 +25,12 @@ export interface CacheOptions {
   prefix?: string;
 }
 
-export interface CacheEntry<T> {
-  key: string;
-  value: T;
-  tags: readonly string[];
-  /** False for labelled, restricted or break-glass views: they stay in this process's memory. */
-  shareable: boolean;
+/** A view as looked up: where it lives (with the generations read before any load) and what was found. */
+export interface Lookup<T> {
+  /** The full key, or null when the generations could not be read (then nothing is cached). */
+  key: string | null;
+  value: T | undefined;
 }
-
-const INVALIDATION_CHANNEL = 'invalidate';
-/** Tag generations remembered per process before the memory is dropped and re-read. */
-const MAX_KNOWN_TAGS = 200_000;
 
 /** JSON that keeps Dates (rows carry them). */
 const encode = (value: unknown) =>
@@ -45,26 +40,40 @@ const encode = (value: unknown) =>
 const decode = (text: string) =>
   JSON.parse(text, (_, v) => (v && typeof v === 'object' && typeof v.$d === 'string' && Object.keys(v).length === 1 ? new Date(v.$d) : v));
 
+/** Names never carry an id into Redis: tags and keys are hashed (a patient id is PHI). */
+const digest = (text: string) => createHash('sha256').update(text).digest('base64url').slice(0, 27);
+
+/**
+ * Bumps a generation to at least the current time in milliseconds and at least one more than it
+ * was, with a lifetime: a generation that expired and is bumped again can never come back to a
+ * value an old entry was keyed by, so the counters can expire and Redis holds only recent tags.
+ */
+const BUMP = `local n = math.max(tonumber(ARGV[1]), tonumber(redis.call('GET', KEYS[1]) or '0') + 1)
+redis.call('SET', KEYS[1], n, 'EX', ARGV[2])
+return n`;
+
 /**
  * Two-level, role-scoped read cache. L1 is an LRU in each process; L2 is Redis, shared by every
  * replica, holding only shareable views, encrypted with AES-256-GCM.
  *
  * Invalidation uses tag generations: a key embeds the current generation of each of its tags, and a
- * committed mutation increments the generations in Redis and publishes them. Old entries are never
- * looked up again and expire by TTL. A replica trusts its L1 only while subscribed to those
- * messages: when the subscription drops (Redis down) its L1 is flushed and bypassed until the
- * subscription is back, so an outage costs speed, never correctness. Redis calls are time-boxed:
- * a slow or absent Redis is a miss, never a hang.
+ * committed write bumps the generations (in Redis, shared by every replica). Every lookup reads the
+ * generations from Redis first, in one MGET per batch, so the very next request on any replica
+ * after a write's answer misses the old view: there is no TTL window and no message to wait for.
+ * A view is stored under the generations read before its load, so a read that was still loading
+ * when a write committed stores under generations that no later lookup uses. Redis calls are
+ * time-boxed; while Redis cannot be read the cache is bypassed (slower, never stale, never hung).
  */
 export class ScopedCache {
   private readonly l1: Keyv;
   private readonly l2: Keyv | undefined;
   private readonly redis: RedisClientType | undefined;
-  private readonly subscriber: RedisClientType | undefined;
-  private readonly generations = new Map<string, number>();
-  private subscribed = false;
+  /** Without Redis the generations live here: one process, every write local. */
+  private readonly local = new Map<string, number>();
   private readonly prefix: string;
   private readonly redisTimeoutMs: number;
+  /** How long a generation lives in Redis after its last bump: longer than any view. */
+  private readonly generationTtlSeconds: number;
   readonly stats = Object.fromEntries(DATA_CLASSES.map((c) => [c, { hits: 0, misses: 0, writeErrors: 0 }])) as Record<
     DataClass,
     { hits: number; misses: number; writeErrors: number }
@@ -74,6 +83,7 @@ export class ScopedCache {
     if (options.encryptionKey.length !== 32) throw new Error('the cache encryption key must be 32 bytes');
     this.prefix = options.prefix ?? 'hg';
     this.redisTimeoutMs = options.redisTimeoutMs ?? 100;
+    this.generationTtlSeconds = Math.max(86_400, 2 * Math.max(...Object.values(options.ttlSeconds)));
     this.l1 = createKeyv({ lruSize: options.lruSize ?? 50_000, checkInterval: 60_000 });
     if (options.redisUrl) {
       this.redis = createRedisClient(options.redisUrl);
@@ -83,90 +93,38 @@ export class ScopedCache {
         namespace: undefined,
       });
       this.l2.on('error', () => {});
-      this.subscriber = this.redis.duplicate() as RedisClientType;
-      this.subscriber.on('error', () => {});
-      this.subscriber.on('end', () => this.unsubscribed());
-      this.subscriber.on('reconnecting', () => this.unsubscribed());
-      this.subscriber.on('ready', () => void this.subscribe());
-    } else {
-      this.subscribed = true; // one process: every invalidation is local
     }
   }
 
-  /** Connects to Redis if configured; resolves even when Redis is down (the cache then runs on the database). */
+  /** Connects to Redis if configured; resolves even when Redis is down (the cache is then bypassed). */
   async connect(): Promise<void> {
-    if (!this.redis || !this.subscriber) return;
-    await Promise.all([connectRedis(this.redis), connectRedis(this.subscriber)]);
+    if (this.redis) await connectRedis(this.redis);
   }
 
-  private async subscribe(): Promise<void> {
-    try {
-      await this.subscriber!.subscribe(`${this.prefix}:${INVALIDATION_CHANNEL}`, (message) => {
-        const updates = JSON.parse(message) as Record<string, number>;
-        for (const [tag, generation] of Object.entries(updates))
-          this.generations.set(tag, Math.max(generation, this.generations.get(tag) ?? 0));
-      });
-      // Messages may have been missed while away: start from a clean L1.
-      this.generations.clear();
-      await this.l1.clear();
-      this.subscribed = true;
-    } catch {
-      this.unsubscribed();
-    }
-  }
-
-  private unsubscribed(): void {
-    if (!this.subscribed) return;
-    this.subscribed = false;
-    this.generations.clear();
-    void this.l1.clear();
-  }
-
-  /** Whether this process is currently in step with other replicas' invalidations. */
+  /** Whether this process can currently tell fresh views from stale ones (always, without Redis). */
   get coherent(): boolean {
-    return this.subscribed;
+    return !this.redis || this.redis.isReady;
   }
 
-  private get redisReady(): boolean {
-    return Boolean(this.redis?.isReady);
+  private generationKey(tag: string): string {
+    return `${this.prefix}:gen:${digest(tag)}`;
   }
 
-  private async generationsOf(tags: readonly string[]): Promise<number[]> {
-    // Bounded memory. With Redis, forgotten generations are read again from it; alone, they are the
-    // only record, so the entries keyed by them go too.
-    if (this.generations.size > MAX_KNOWN_TAGS) {
-      this.generations.clear();
-      if (!this.redis) await this.l1.clear();
+  /** The current generation of each tag, or null when they cannot be read (then nothing is cached). */
+  private async generationsOf(tags: readonly string[]): Promise<Map<string, number> | null> {
+    const unique = [...new Set(tags)];
+    if (!this.redis) return new Map(unique.map((tag) => [tag, this.local.get(tag) ?? 0]));
+    if (!this.redis.isReady || unique.length === 0) return unique.length === 0 ? new Map() : null;
+    try {
+      const values = await withTimeout(this.redis.mGet(unique.map((tag) => this.generationKey(tag))), this.redisTimeoutMs, 'Redis');
+      return new Map(unique.map((tag, i) => [tag, Number(values[i] ?? 0)]));
+    } catch {
+      return null;
     }
-    const unknown = [...new Set(tags.filter((tag) => !this.generations.has(tag)))];
-    if (unknown.length > 0 && this.redisReady) {
-      try {
-        const values = await withTimeout(this.redis!.mGet(unknown.map((tag) => `${this.prefix}:gen:${tag}`)), this.redisTimeoutMs, 'Redis');
-        unknown.forEach((tag, i) => {
-          this.generations.set(tag, Number(values[i] ?? 0));
-        });
-      } catch {
-        // Unknown generations: treat these keys as uncacheable for now (see get/set below).
-        return tags.map(() => -1);
-      }
-    } else if (unknown.length > 0 && !this.redis) {
-      for (const tag of unknown) this.generations.set(tag, 0);
-    } else if (unknown.length > 0) {
-      return tags.map(() => -1);
-    }
-    return tags.map((tag) => this.generations.get(tag) ?? -1);
   }
 
-  private async fullKeys(dataClass: DataClass, items: readonly { key: string; tags: readonly string[] }[]): Promise<(string | null)[]> {
-    const allTags = [...new Set(items.flatMap((item) => item.tags))];
-    const generations = new Map((await this.generationsOf(allTags)).map((g, i) => [allTags[i]!, g]));
-    return items.map(({ key, tags }) => {
-      const gens = tags.map((tag) => generations.get(tag) ?? -1);
-      if (gens.some((g) => g < 0)) return null;
-      return `${this.prefix}:${dataClass}:${createHash('sha256')
-        .update(`${key}|${tags.join(',')}@${gens.join('.')}`)
-        .digest('base64url')}`;
-    });
+  private fullKey(dataClass: DataClass, key: string, tags: readonly string[], generations: Map<string, number>): string {
+    return `${this.prefix}:${dataClass}:${digest(`${key}|${tags.join(',')}@${tags.map((tag) => generations.get(tag)).join('.')}`)}`;
   }
 
   private encrypt(value: unknown): string {
@@ -183,96 +141,90 @@ export class ScopedCache {
     return decode(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8'));
   }
 
-  /** Looks entries up, L1 then L2; undefined for a miss. Counts hits and misses per class. */
-  async getMany<T>(dataClass: DataClass, items: readonly { key: string; tags: readonly string[] }[]): Promise<(T | undefined)[]> {
+  /** Looks entries up, L1 then L2, under the current generations; counts hits and misses per class. */
+  async lookup<T>(dataClass: DataClass, items: readonly { key: string; tags: readonly string[] }[]): Promise<Lookup<T>[]> {
     const counters = this.stats[dataClass];
-    if (!this.subscribed || items.length === 0) {
-      counters.misses += items.length;
-      if (items.length > 0) metrics.cacheLookups.inc({ class: dataClass, result: 'miss' }, items.length);
-      return items.map(() => undefined);
-    }
-    const keys = await this.fullKeys(dataClass, items);
-    const results: (T | undefined)[] = items.map(() => undefined);
-    const live = keys.flatMap((key, i) => (key ? [[key, i] as const] : []));
-    const local = await this.l1.getMany<string>(live.map(([key]) => key));
-    const remote: (readonly [string, number])[] = [];
-    live.forEach(([key, i], j) => {
-      if (local[j] !== undefined) results[i] = decode(local[j]!) as T;
-      else remote.push([key, i]);
-    });
-    if (remote.length > 0 && this.l2 && this.redisReady) {
-      try {
-        const values = await withTimeout(this.l2.getMany<string>(remote.map(([key]) => key)), this.redisTimeoutMs, 'Redis');
-        await Promise.all(
-          remote.map(async ([key, i], j) => {
-            if (typeof values[j] !== 'string') return;
-            const value = this.decrypt(values[j]!) as T;
-            results[i] = value;
-            await this.l1.set(key, encode(value), this.options.ttlSeconds[dataClass] * 1000);
-          }),
-        );
-      } catch {
-        // Redis slow or away: these are misses.
+    const generations = items.length > 0 ? await this.generationsOf(items.flatMap((item) => item.tags)) : null;
+    const results: Lookup<T>[] = items.map(({ key, tags }) => ({
+      key: generations ? this.fullKey(dataClass, key, tags, generations) : null,
+      value: undefined,
+    }));
+    const live = results.flatMap((result, i) => (result.key ? [[result.key, i] as const] : []));
+    if (live.length > 0) {
+      const local = await this.l1.getMany<string>(live.map(([key]) => key));
+      const remote: (readonly [string, number])[] = [];
+      live.forEach(([key, i], j) => {
+        if (local[j] !== undefined) results[i]!.value = decode(local[j]!) as T;
+        else remote.push([key, i]);
+      });
+      if (remote.length > 0 && this.l2 && this.redis?.isReady) {
+        try {
+          const values = await withTimeout(this.l2.getMany<string>(remote.map(([key]) => key)), this.redisTimeoutMs, 'Redis');
+          await Promise.all(
+            remote.map(async ([key, i], j) => {
+              if (typeof values[j] !== 'string') return;
+              const value = this.decrypt(values[j]!) as T;
+              results[i]!.value = value;
+              await this.l1.set(key, encode(value), this.options.ttlSeconds[dataClass] * 1000);
+            }),
+          );
+        } catch {
+          // Redis slow or away: these are misses.
+        }
       }
     }
-    for (const result of results) {
-      if (result === undefined) counters.misses++;
+    for (const { value } of results) {
+      if (value === undefined) counters.misses++;
       else counters.hits++;
-      metrics.cacheLookups.inc({ class: dataClass, result: result === undefined ? 'miss' : 'hit' });
+      metrics.cacheLookups.inc({ class: dataClass, result: value === undefined ? 'miss' : 'hit' });
     }
     return results;
   }
 
-  /** Stores views; shareable ones also go to Redis, encrypted. */
-  async setMany<T>(dataClass: DataClass, entries: readonly CacheEntry<T>[]): Promise<void> {
-    if (!this.subscribed || entries.length === 0) return;
-    const keys = await this.fullKeys(dataClass, entries);
+  /** Stores views under the keys their lookup returned; shareable ones also go to Redis, encrypted. */
+  async store<T>(dataClass: DataClass, entries: readonly { key: string; value: T; shareable: boolean }[]): Promise<void> {
+    if (entries.length === 0) return;
     const ttl = this.options.ttlSeconds[dataClass] * 1000;
-    const writes = entries.flatMap((entry, i) => (keys[i] ? [[keys[i]!, entry] as const] : []));
-    await this.l1.setMany(writes.map(([key, entry]) => ({ key, value: encode(entry.value), ttl })));
-    const shared = writes.filter(([, entry]) => entry.shareable);
-    if (shared.length > 0 && this.l2 && this.redisReady) {
+    await this.l1.setMany(entries.map(({ key, value }) => ({ key, value: encode(value), ttl })));
+    const shared = entries.filter((entry) => entry.shareable);
+    if (shared.length > 0 && this.l2 && this.redis?.isReady) {
       await withTimeout(
-        this.l2.setMany(shared.map(([key, entry]) => ({ key, value: this.encrypt(entry.value), ttl }))),
+        this.l2.setMany(shared.map(({ key, value }) => ({ key, value: this.encrypt(value), ttl }))),
         this.redisTimeoutMs,
         'Redis',
-      ).catch(() => {});
+      ).catch(() => {
+        this.stats[dataClass].writeErrors += shared.length;
+      });
     }
   }
 
   /**
-   * Makes every cached view carrying one of these tags unreachable, here and on every replica.
-   * Call after the mutation commits.
+   * Makes every cached view carrying one of these tags unreachable, here and on every replica,
+   * before it resolves. Call after the write commits and before answering it.
    */
   async invalidate(tags: readonly string[]): Promise<void> {
-    const updates: Record<string, number> = {};
-    if (this.redis) {
-      try {
-        const generations = await withTimeout(
-          Promise.all(tags.map((tag) => this.redis!.incr(`${this.prefix}:gen:${tag}`))),
-          1_000,
-          'Redis',
-        );
-        tags.forEach((tag, i) => {
-          updates[tag] = generations[i]!;
-        });
-        await withTimeout(this.redis.publish(`${this.prefix}:${INVALIDATION_CHANNEL}`, JSON.stringify(updates)), 1_000, 'Redis');
-      } catch {
-        // Redis away: other replicas are not subscribed either and have flushed their L1s.
-      }
-    }
-    for (const tag of tags) {
-      this.generations.set(tag, Math.max(updates[tag] ?? 0, (this.generations.get(tag) ?? 0) + 1));
-    }
+    const now = Date.now();
+    for (const tag of tags) this.local.set(tag, Math.max(now, (this.local.get(tag) ?? 0) + 1));
+    if (!this.redis) return;
+    // Redis away: every lookup bypasses the cache until it is back, so nothing stale is served meanwhile.
+    await withTimeout(
+      Promise.all(
+        tags.map((tag) =>
+          this.redis!.eval(BUMP, { keys: [this.generationKey(tag)], arguments: [String(now), String(this.generationTtlSeconds)] }),
+        ),
+      ),
+      1_000,
+      'Redis',
+    ).catch(() => {});
   }
 
-  /** Closes the Redis connections: politely when Redis answers, at once when it does not. */
+  /** Closes the Redis connection: politely when Redis answers, at once when it does not. */
   async close(): Promise<void> {
-    await Promise.all([closeRedis(this.subscriber), closeRedis(this.redis)]);
+    await closeRedis(this.redis);
   }
 }
 
-/** The cache a configuration asks for, connected (or running on the database alone if Redis is down); undefined when off. */
+/** The cache a configuration asks for, connected (or bypassed while Redis is down); undefined when off. */
 export async function openCache({
   cache: config,
   redis,
@@ -315,21 +267,23 @@ export async function readThrough<V>(
   spec: ReadThrough<V>,
 ): Promise<(V | null)[]> {
   if (!cache) return spec.load([...ids]);
-  const cached = await cache.getMany<V>(
+  const found = await cache.lookup<V>(
     dataClass,
     ids.map((id) => ({ key: spec.key(id), tags: spec.tags(id) })),
   );
-  const missing = ids.filter((_, i) => cached[i] === undefined);
-  if (missing.length === 0) return cached as V[];
+  const missing = ids.filter((_, i) => found[i]!.value === undefined);
+  if (missing.length === 0) return found.map((entry) => entry.value as V);
   const loaded = await spec.load(missing);
-  const entries = missing.flatMap((id, i) => {
-    const value = loaded[i];
-    return value === null || value === undefined
-      ? []
-      : [{ key: spec.key(id), tags: spec.tags(id), value, shareable: spec.shareable(value) }];
+  const byId = new Map(missing.map((id, i) => [id, loaded[i] ?? null]));
+  // Stored under the generations read before the load: if a write committed meanwhile, no later lookup finds these.
+  const entries = ids.flatMap((id, i) => {
+    const { key, value } = found[i]!;
+    const fresh = byId.get(id);
+    return value === undefined && key && fresh !== null && fresh !== undefined
+      ? [{ key, value: fresh, shareable: spec.shareable(fresh) }]
+      : [];
   });
   // A view that cannot be stored is still served; the failure is counted, not thrown.
-  await cache.setMany(dataClass, entries).catch(() => void cache.stats[dataClass].writeErrors++);
-  const byId = new Map(missing.map((id, i) => [id, loaded[i] ?? null]));
-  return ids.map((id, i) => (cached[i] !== undefined ? cached[i]! : (byId.get(id) ?? null)));
+  await cache.store(dataClass, entries).catch(() => void (cache.stats[dataClass].writeErrors += entries.length));
+  return ids.map((id, i) => (found[i]!.value !== undefined ? found[i]!.value! : (byId.get(id) ?? null)));
 }

@@ -7,5 +7,6 @@ export * from './field-rules.js';
 export * from './loader.js';
 export * from './metrics.js';
 export * from './pagination.js';
+export * from './policy.js';
 export * from './run-subgraph.js';
 export * from './subgraph.js';

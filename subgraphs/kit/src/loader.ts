@@ -29,3 +29,18 @@ export function byKey<K, T>(keys: readonly K[], rows: readonly T[], keyOf: (row:
   const map = new Map<K, T>(rows.map((row) => [keyOf(row), row]));
   return keys.map((key) => map.get(key) ?? null);
 }
+
+/**
+ * Splits a batch of keys into groups that one statement can serve (the same page shape, the same
+ * day, the same window), keeping each group's keys in batch order.
+ */
+export function groupByShape<K>(keys: readonly K[], shapeOf: (key: K) => string): Map<string, K[]> {
+  const groups = new Map<string, K[]>();
+  for (const key of keys) {
+    const shape = shapeOf(key);
+    const group = groups.get(shape);
+    if (group) group.push(key);
+    else groups.set(shape, [key]);
+  }
+  return groups;
+}

@@ -11,6 +11,10 @@ export function pageSize(first: number | null | undefined, argument = 'first', m
   return first;
 }
 
+/** Text PostgreSQL can store: no NUL, no unpaired surrogate. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what is refused.
+const STORABLE = /^(?:[^\u0000\ud800-\udfff]|[\ud800-\udbff][\udc00-\udfff])*$/;
+
 /** Cursors are opaque to clients: base64url of the sort key of the last row returned. */
 export const encodeCursor = (parts: readonly (string | number)[]): string => Buffer.from(JSON.stringify(parts)).toString('base64url');
 
@@ -32,8 +36,15 @@ export function decodeCursor(cursor: string | null | undefined, argument = 'afte
 export function afterNameCursor(after: string | null | undefined) {
   const cursor = decodeCursor(after);
   if (!cursor) return null;
-  if (cursor.length !== 3) throw badUserInput('after', 'is not a cursor returned by this API');
   const [family, given, id] = cursor.map(String) as [string, string, string];
+  // A forged cursor may carry anything: names as the data holds them, and a plain id, or it is refused.
+  if (
+    cursor.length !== 3 ||
+    !cursor.every((part) => typeof part === 'string' && part.length <= 200 && STORABLE.test(part)) ||
+    !PLAIN_ID.test(id)
+  ) {
+    throw badUserInput('after', 'is not a cursor returned by this API');
+  }
   return {
     OR: [
       { familyName: { gt: family } },
@@ -42,6 +53,33 @@ export function afterNameCursor(after: string | null | undefined) {
     ],
   };
 }
+
+/** Instants a time cursor may hold: the range the data can have (beyond it a cursor was not made by this API). */
+const EARLIEST = Date.UTC(1900, 0, 1);
+const LATEST = Date.UTC(2200, 0, 1);
+
+/**
+ * Decodes a cursor over rows ordered by (an instant, id), as notes, appointments and the audit
+ * trail are: the instant must be a real one in the data's range and the id a plain one, or the
+ * cursor was not made by this API (BAD_USER_INPUT naming the argument, never a database error).
+ */
+export function decodeTimeCursor(cursor: string | null | undefined, argument = 'after'): [Date, string] | null {
+  const parts = decodeCursor(cursor, argument);
+  if (!parts) return null;
+  const [at, id] = parts;
+  const instant = typeof at === 'string' ? new Date(at) : new Date(Number.NaN);
+  const time = instant.getTime();
+  if (parts.length !== 2 || Number.isNaN(time) || time < EARLIEST || time > LATEST || typeof id !== 'string' || !PLAIN_ID.test(id)) {
+    throw badUserInput(argument, 'is not a cursor returned by this API');
+  }
+  return [instant, id];
+}
+
+/** The cursor parts of a row in (an instant, id) order. */
+export const timeCursorOf = (at: Date, id: string) => [at.toISOString(), id];
+
+/** Ids this API makes: letters, digits and a few separators. */
+const PLAIN_ID = /^[A-Za-z0-9._:-]{1,200}$/;
 
 /** The cursor parts of a row in (familyName, givenName, id) order. */
 export const nameCursorOf = (row: { familyName: string; givenName: string; id: string }) => [row.familyName, row.givenName, row.id];

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { ApolloServer } from '@apollo/server';
+import { unwrapResolverError } from '@apollo/server/errors';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
@@ -11,11 +12,13 @@ import {
   createHttpHandler,
   healthRoute,
   type InternalTokenKey,
+  isUnavailable,
   type Listening,
   type Logger,
   logger,
   maskError,
   metricsRoute,
+  type Principal,
   readyRoute,
   requestLogPlugin,
   serve,
@@ -28,6 +31,7 @@ import type { ScopedCache } from './cache.js';
 import { createScopedData, type ScopedData, type SubgraphContext } from './context.js';
 import { enforceFieldRules } from './field-rules.js';
 import { kitMetrics } from './metrics.js';
+import type { Policy } from './policy.js';
 
 /** What every subgraph is built from: the shared database client and the gateway's token key. */
 export interface SubgraphDeps {
@@ -43,6 +47,10 @@ export interface SubgraphDeps {
   development?: boolean;
   /** Where request log lines go (the process logger by default). */
   log?: Logger;
+  /** The policy a principal gets; tests replace it to take the data layer's wall away and show the gateway's holds. */
+  policy?: (principal: Principal) => Policy;
+  /** Whether the subgraph enforces the SDL's field rules itself (always, but for tests that take that wall away). */
+  fieldRules?: boolean;
 }
 
 export interface SubgraphOptions<L> extends SubgraphDeps {
@@ -76,15 +84,18 @@ export function createSubgraph<L>({
   batching = true,
   development = false,
   log = logger,
+  policy,
+  fieldRules = true,
 }: SubgraphOptions<L>): Subgraph {
-  const schema = enforceFieldRules(
-    buildSubgraphSchema({ typeDefs: parse(subgraphTypeDefs(name)), resolvers: resolvers as GraphQLResolverMap<unknown> }),
-  );
+  const built = buildSubgraphSchema({ typeDefs: parse(subgraphTypeDefs(name)), resolvers: resolvers as GraphQLResolverMap<unknown> });
+  const schema = fieldRules ? enforceFieldRules(built) : built;
   const server = new ApolloServer<SubgraphContext<L>>({
     schema,
     introspection: development,
     includeStacktraceInErrorResponses: false,
-    formatError: maskError,
+    // A database that cannot be reached is SERVICE_UNAVAILABLE (retryable); anything else uncoded is masked.
+    formatError: (formatted, error) =>
+      maskError(isUnavailable(unwrapResolverError(error)) ? { ...formatted, extensions: { code: 'SERVICE_UNAVAILABLE' } } : formatted),
     // Signals belong to the process runner, which drains and flushes the audit trail before exiting.
     stopOnTerminationSignals: false,
     // Inline traces would ship resolver timings and paths to whoever asks; usage reporting is not used.
@@ -107,7 +118,7 @@ export function createSubgraph<L>({
     // Anything that did not come through the gateway is refused outright (401).
     if (!verified) throw unauthenticated('subgraphs only answer requests signed by the gateway');
     const { principal, requestId, correlationId } = verified;
-    const data = createScopedData(prisma, principal, { batch: batching, cache, requestId, correlationId });
+    const data = createScopedData(prisma, principal, { batch: batching, cache, requestId, correlationId, policy });
     return { principal, requestId, correlationId, data, loaders: createLoaders(data) };
   };
 

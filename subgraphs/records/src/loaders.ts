@@ -1,5 +1,15 @@
 import { type Allergy, type ClinicalNote, type Condition, type Medication, type Observation, Prisma } from '@healthgraph/db';
-import { type ClinicalKind, clinicalRowVisible, createLoader, groupBy, type Label, readThrough, type ScopedData } from '@healthgraph/kit';
+import {
+  type ClinicalKind,
+  createLoader,
+  groupBy,
+  groupByShape,
+  LABELS,
+  type Label,
+  loadAll,
+  readThrough,
+  type ScopedData,
+} from '@healthgraph/kit';
 import { forbidden, notFound } from '@healthgraph/platform';
 
 export type Loaders = ReturnType<typeof createLoaders>;
@@ -21,21 +31,31 @@ export interface NotesPageKey {
   after: [Date, string] | null;
 }
 
+export interface VitalsKey {
+  patientId: string;
+  last: number;
+}
+
+/** Rows anyone who may see the record may see: shareable through Redis, unless the caller's views may not leave the process. */
+const open = (row: Labelled) => row.sensitivity === 'NONE' && row.confidentiality === 'N';
+
 /**
  * Clinical loaders. Every batch first settles, for all its patients at once, whether the caller may
- * see them and this kind of record, then drops labelled rows the patient has not consented to share.
+ * see them and this kind of record (asking the policy), then keeps only the rows the policy lets
+ * this caller see; windows (latest vitals, pages of notes) are cut after hidden rows are left out,
+ * so counts reveal nothing.
  */
 export function createLoaders(data: ScopedData) {
-  const { prisma, access, batch } = data;
+  const { prisma, policy, batch } = data;
 
-  /** Errors for patients or kinds out of reach; the ids that may be read. */
+  /** Errors for patients or kinds out of reach (recorded as refusals); the ids that may be read. */
   async function gate(kind: ClinicalKind, patientIds: readonly string[]): Promise<{ errors: (Error | null)[]; readable: string[] }> {
     const refuse = (id: string) => data.audit.denied(id, RESOURCE_TYPE[kind], `Patient.${kind}`);
-    if (!access.clinical.has(kind)) {
+    if (!policy.mayRead(kind)) {
       for (const id of patientIds) refuse(id);
       return { errors: patientIds.map(() => forbidden(`this role and purpose may not read ${kind}`)), readable: [] };
     }
-    const visible = await data.canSeePatient.loadMany(patientIds);
+    const visible = await loadAll(data.canSeePatient, patientIds);
     const errors = patientIds.map((id, i) => (visible[i] === true ? null : notFound('Patient', id)));
     patientIds.forEach((id, i) => {
       if (errors[i]) refuse(id);
@@ -43,23 +63,26 @@ export function createLoaders(data: ScopedData) {
     return { errors, readable: patientIds.filter((_, i) => errors[i] === null) };
   }
 
-  /** Keeps the rows this caller may see; consent is looked up only for patients with labelled rows. */
+  /** The labels each patient consented to share with this caller (all of them where the policy says so). */
+  async function consentedLabels(patientIds: readonly string[]): Promise<Map<string, ReadonlySet<Label>>> {
+    if (policy.labels === 'all') return new Map(patientIds.map((id) => [id, new Set<Label>(LABELS)]));
+    const labels = await loadAll(data.consentedLabels, patientIds);
+    return new Map(patientIds.map((id, i) => [id, labels[i]!]));
+  }
+
+  /** Keeps the rows this caller may see; consent is looked up only for patients with guarded rows. */
   async function disclose<T extends Labelled>(rows: T[]): Promise<T[]> {
-    const guarded = rows.filter((row) => !clinicalRowVisible(row, access, new Set()));
+    const guarded = rows.filter((row) => !policy.rowVisible(row, new Set()));
     if (guarded.length === 0) return rows;
-    const patientIds = [...new Set(guarded.map((row) => row.patientId))];
-    const labels = await data.consentedLabels.loadMany(patientIds);
-    const consent = new Map(
-      patientIds.map((id, i) => [id, labels[i] instanceof Error ? new Set<Label>() : (labels[i] as ReadonlySet<Label>)]),
-    );
-    return rows.filter((row) => clinicalRowVisible(row, access, consent.get(row.patientId) ?? new Set()));
+    const consent = await consentedLabels([...new Set(guarded.map((row) => row.patientId))]);
+    return rows.filter((row) => policy.rowVisible(row, consent.get(row.patientId) ?? new Set()));
   }
 
   /**
    * A loader for a whole-list kind: one statement per batch for the rows, at most one for consents.
-   * Each patient's rows are cached in two parts: unlabelled normal rows (may be shared through
-   * Redis) and labelled or restricted rows (this process only). The caller's view is assembled from
-   * both and filtered by its own access and consents on every read.
+   * Each patient's rows are cached in two parts: open rows (may be shared through Redis) and
+   * labelled or restricted rows (this process only). The caller's view is assembled from both and
+   * filtered by the policy and the caller's consents on every read.
    */
   function listLoader<T extends Labelled & { id: string }>(
     kind: ClinicalKind,
@@ -73,11 +96,10 @@ export function createLoaders(data: ScopedData) {
       const cached = await readThrough<T[]>(data.cache, 'clinical', keys, {
         key: (key) => `${kind}:${key}`,
         tags: (key) => [`clinical:${key.split('\u0000')[1]}`],
-        shareable: (rows) => data.shareable && rows.every((row) => row.sensitivity === 'NONE' && row.confidentiality === 'N'),
+        shareable: (rows) => policy.shareable && rows.every(open),
         load: async (missing) => {
           const ids = [...new Set(missing.map((key) => key.split('\u0000')[1]!))];
           const rows = await fetch(ids);
-          const open = (row: T) => row.sensitivity === 'NONE' && row.confidentiality === 'N';
           return missing.map((key) => {
             const [part, id] = key.split('\u0000') as [string, string];
             return rows.filter((row) => row.patientId === id && (part === 'open') === open(row));
@@ -111,28 +133,30 @@ export function createLoaders(data: ScopedData) {
       (ids) => prisma.condition.findMany({ where: { patientId: { in: ids } } }),
     ),
 
-    /** The newest `last` observations per patient, one statement per distinct `last`. */
-    vitals: createLoader<{ patientId: string; last: number }, Observation[], string>(
+    /** The newest `last` observations the caller may see, per patient: one statement per distinct `last`. */
+    vitals: createLoader<VitalsKey, Observation[], string>(
       batch,
       async (keys) => {
         const { errors } = await gate(
           'vitals',
           keys.map((k) => k.patientId),
         );
-        const byLast = new Map<number, string[]>();
-        keys.forEach((k, i) => {
-          if (errors[i] === null) byLast.set(k.last, [...(byLast.get(k.last) ?? []), k.patientId]);
-        });
         const results = new Map<string, Observation[]>();
-        for (const [last, ids] of byLast) {
+        const readable = keys.filter((_, i) => errors[i] === null);
+        for (const [, group] of groupByShape(readable, (k) => String(k.last))) {
+          const { last } = group[0]!;
+          const ids = [...new Set(group.map((k) => k.patientId))];
           const rows = await prisma.$queryRaw<Observation[]>`
             SELECT t."id", t."patientId", t."code", t."display", t."value", t."unit", t."effectiveAt",
                    t."sensitivity"::text AS "sensitivity", t."confidentiality"::text AS "confidentiality"
-            FROM (SELECT o.*, row_number() OVER (PARTITION BY o."patientId" ORDER BY o."effectiveAt" DESC, o."id") AS rn
-                  FROM "Observation" o WHERE o."patientId" = ANY(${ids})) t
+            FROM (
+              SELECT o.*, row_number() OVER (PARTITION BY o."patientId" ORDER BY o."effectiveAt" DESC, o."id") AS rn
+              FROM "Observation" o
+              WHERE o."patientId" = ANY(${ids}) AND ${policy.rowVisibleSql('o')}
+            ) t
             WHERE t.rn <= ${last}
             ORDER BY t."patientId", t."effectiveAt" DESC, t."id"`;
-          groupBy(ids, await disclose(rows), (r) => r.patientId).forEach((list, i) => {
+          groupBy(ids, rows, (r) => r.patientId).forEach((list, i) => {
             results.set(`${ids[i]}#${last}`, list);
           });
         }
@@ -141,10 +165,7 @@ export function createLoaders(data: ScopedData) {
       (k) => `${k.patientId}#${k.last}`,
     ),
 
-    /**
-     * Pages of notes, newest first. Hidden rows are filtered before the window is cut, so a page
-     * and its hasNextPage reflect only what the caller may see (nothing is inferable from counts).
-     */
+    /** Pages of the notes the caller may see, newest first: one statement per distinct page shape. */
     notes: createLoader<NotesPageKey, ClinicalNote[], string>(
       batch,
       async (keys) => {
@@ -153,29 +174,20 @@ export function createLoaders(data: ScopedData) {
           keys.map((k) => k.patientId),
         );
         const shapeOf = (k: NotesPageKey) => `${k.size}|${k.after?.[0].toISOString() ?? ''}|${k.after?.[1] ?? ''}`;
-        const shapes = new Map<string, NotesPageKey[]>();
-        keys.forEach((k, i) => {
-          if (errors[i] === null) shapes.set(shapeOf(k), [...(shapes.get(shapeOf(k)) ?? []), k]);
-        });
         const results = new Map<string, ClinicalNote[]>();
-        for (const [shape, group] of shapes) {
+        for (const [shape, group] of groupByShape(
+          keys.filter((_, i) => errors[i] === null),
+          shapeOf,
+        )) {
           const { size, after } = group[0]!;
-          const ids = group.map((k) => k.patientId);
-          const consents = data.access.labels === 'all' ? [] : await data.consentedLabels.loadMany(ids);
-          // Each patient's consented labels travel into the statement so the window counts visible rows only.
-          const allowed = ids.map((_id, i) => {
-            const labels = consents[i];
-            return data.access.labels === 'all' ? ['ETH', 'PSY', 'HIV', 'GDIS'] : labels instanceof Error || !labels ? [] : [...labels];
-          });
+          const ids = [...new Set(group.map((k) => k.patientId))];
           const rows = await prisma.$queryRaw<ClinicalNote[]>`
             SELECT t."id", t."patientId", t."authorId", t."title", t."text", t."createdAt",
                    t."sensitivity"::text AS "sensitivity", t."confidentiality"::text AS "confidentiality"
             FROM (
               SELECT n.*, row_number() OVER (PARTITION BY n."patientId" ORDER BY n."createdAt" DESC, n."id") AS rn
               FROM "ClinicalNote" n
-              JOIN jsonb_to_recordset(${JSON.stringify(ids.map((id, i) => ({ id, labels: allowed[i] })))}::jsonb) AS v(id text, labels text[]) ON v.id = n."patientId"
-              -- The same rule as clinicalRowVisible, inside the window so pages count visible rows only.
-              WHERE (${data.access.labels === 'all'} OR (n."sensitivity" = 'NONE' AND n."confidentiality" = 'N') OR (n."sensitivity" <> 'NONE' AND n."sensitivity"::text = ANY(v.labels)))
+              WHERE n."patientId" = ANY(${ids}) AND ${policy.rowVisibleSql('n')}
                 ${after ? Prisma.sql`AND (n."createdAt", n."id") < (${after[0]}, ${after[1]})` : Prisma.empty}
             ) t
             WHERE t.rn <= ${size + 1}

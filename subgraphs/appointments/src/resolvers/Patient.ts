@@ -1,5 +1,5 @@
 import type { Appointment } from '@healthgraph/db';
-import { decodeCursor, pageSize, toConnection } from '@healthgraph/kit';
+import { decodeTimeCursor, pageSize, timeCursorOf, toConnection } from '@healthgraph/kit';
 import { badUserInput } from '@healthgraph/platform';
 import type { Context } from '../context.js';
 
@@ -18,16 +18,13 @@ export const Patient = {
   appointments: async ({ id }: { id: string }, { from, to, first, after }: AppointmentsArgs, { loaders }: Context) => {
     if (from && to && to <= from) throw badUserInput('to', 'must be after from');
     const size = pageSize(first);
-    const cursor = decodeCursor(after);
-    if (cursor && (cursor.length !== 2 || Number.isNaN(new Date(String(cursor[0])).getTime())))
-      throw badUserInput('after', 'is not a cursor returned by this API');
     const rows = await loaders.appointmentsByPatient.load({
       patientId: id,
       from: from ?? BEGINNING,
       to: to ?? END,
       size,
-      after: cursor ? [new Date(String(cursor[0])), String(cursor[1])] : null,
+      after: decodeTimeCursor(after),
     });
-    return toConnection(rows, size, (a: Appointment) => [a.start.toISOString(), a.id]);
+    return toConnection(rows, size, (a: Appointment) => timeCursorOf(a.start, a.id));
   },
 };

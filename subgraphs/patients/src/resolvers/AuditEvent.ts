@@ -1,5 +1,5 @@
 import type { AuditEvent as AuditRow, Prisma } from '@healthgraph/db';
-import { decodeCursor, pageSize, toConnection } from '@healthgraph/kit';
+import { decodeTimeCursor, pageSize, timeCursorOf, toConnection } from '@healthgraph/kit';
 import { badUserInput, forbidden } from '@healthgraph/platform';
 import type { Context } from '../context.js';
 
@@ -11,19 +11,18 @@ interface Page {
 /** Newest first, keyset-paged on (at, id). */
 async function auditPage({ data }: Context, where: Prisma.AuditEventWhereInput, { first, after }: Page) {
   const size = pageSize(first);
-  const cursor = decodeCursor(after);
+  const cursor = decodeTimeCursor(after);
   const conditions: Prisma.AuditEventWhereInput[] = [where];
   if (cursor) {
-    const at = new Date(String(cursor[0]));
-    if (cursor.length !== 2 || Number.isNaN(at.getTime())) throw badUserInput('after', 'is not a cursor returned by this API');
-    conditions.push({ OR: [{ at: { lt: at } }, { at, id: { lt: String(cursor[1]) } }] });
+    const [at, id] = cursor;
+    conditions.push({ OR: [{ at: { lt: at } }, { at, id: { lt: id } }] });
   }
   const rows = await data.prisma.auditEvent.findMany({
     where: { AND: conditions },
     orderBy: [{ at: 'desc' }, { id: 'desc' }],
     take: size + 1,
   });
-  return toConnection(rows, size, (e: AuditRow) => [e.at.toISOString(), e.id]);
+  return toConnection(rows, size, (e: AuditRow) => timeCursorOf(e.at, e.id));
 }
 
 export const AuditEvent = {
@@ -45,11 +44,11 @@ export const AuditQuery = {
   },
 
   myAccessLog: (_: unknown, args: Page, context: Context) => {
-    if (context.principal.role !== 'PATIENT') {
+    if (!context.data.policy.mayReadOwnAccessLog) {
       context.data.audit.denied(null, 'AuditEvent', 'Query.myAccessLog');
       throw forbidden('myAccessLog is the accounting of disclosures for the patient themself');
     }
     // What others saw of my record; my own reads are not disclosures.
-    return auditPage(context, { patientId: context.principal.sub, actorSub: { not: context.principal.sub } }, args);
+    return auditPage(context, { patientId: context.data.policy.self!, actorSub: { not: context.principal.sub } }, args);
   },
 };

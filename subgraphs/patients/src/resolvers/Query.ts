@@ -1,5 +1,5 @@
 import type { Prisma } from '@healthgraph/db';
-import { afterNameCursor, nameCursorOf, pageSize, toConnection, visiblePatientsWhere } from '@healthgraph/kit';
+import { afterNameCursor, nameCursorOf, pageSize, toConnection } from '@healthgraph/kit';
 import { badUserInput, forbidden, notFound } from '@healthgraph/platform';
 import type { Context } from '../context.js';
 
@@ -39,15 +39,22 @@ export const Query = {
   },
 
   searchPatients: async (_: unknown, args: SearchArgs, context: Context) => {
+    const { policy, audit } = context.data;
     const { name, birthDate, mrn } = args;
+    const scope = policy.patientsWhere();
+    if (!policy.search.allowed || !scope) {
+      audit.denied(null, 'Patient', 'Query.searchPatients');
+      throw forbidden('this role may not search patients');
+    }
     // Minimum necessary: no open-ended listing of every patient; a search names what it looks for.
     if (!name?.trim() && !birthDate && !mrn?.trim()) throw badUserInput('name', 'give at least one of name, birthDate or mrn');
     if (name && name.length > 100) throw badUserInput('name', 'must be at most 100 characters');
-    const scope = visiblePatientsWhere(context.principal);
-    if (!scope) {
-      context.data.audit.denied(null, 'Patient', 'Query.searchPatients');
-      throw forbidden('this role may not search patients');
+    // Break-glass is for the one patient in front of the clinician: a search must identify them, and lists a handful.
+    if (policy.search.criteria === 'identifying' && !mrn?.trim() && !(name?.trim() && birthDate)) {
+      audit.denied(null, 'Patient', 'Query.searchPatients');
+      throw badUserInput('mrn', 'break-glass search needs an MRN, or a name together with a birth date');
     }
+    if (!policy.search.paging && args.after) throw badUserInput('after', 'break-glass search does not page further: narrow the search');
     const filters: Prisma.PatientWhereInput[] = [scope];
     for (const term of (name ?? '').trim().split(/\s+/).filter(Boolean)) {
       filters.push({
@@ -56,17 +63,18 @@ export const Query = {
     }
     if (birthDate) filters.push({ birthDate });
     if (mrn?.trim()) filters.push({ mrn: mrn.trim() });
-    return patientPage(context, { AND: filters }, args);
+    return patientPage(context, { AND: filters }, { ...args, first: Math.min(pageSize(args.first), policy.search.maxResults) });
   },
 
   myPatients: async (_: unknown, args: Page, context: Context) => {
-    if (context.data.access.patients !== 'careTeam') {
-      context.data.audit.denied(null, 'Patient', 'Query.myPatients');
+    const { policy, audit } = context.data;
+    const scope = policy.patientsWhere();
+    if (!policy.mayListCareTeam || !scope) {
+      audit.denied(null, 'Patient', 'Query.myPatients');
       throw forbidden("myPatients lists a clinician's care-team patients");
     }
-    return patientPage(context, visiblePatientsWhere(context.principal) ?? {}, args);
+    return patientPage(context, scope, args);
   },
 
-  me: async (_: unknown, __: unknown, { principal, loaders }: Context) =>
-    principal.role === 'PATIENT' ? loaders.patientById.load(principal.sub) : null,
+  me: async (_: unknown, __: unknown, { data, loaders }: Context) => (data.policy.self ? loaders.patientById.load(data.policy.self) : null),
 };

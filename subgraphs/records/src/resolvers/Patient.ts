@@ -1,6 +1,5 @@
 import type { ClinicalNote } from '@healthgraph/db';
-import { decodeCursor, pageSize, toConnection } from '@healthgraph/kit';
-import { badUserInput } from '@healthgraph/platform';
+import { decodeTimeCursor, pageSize, timeCursorOf, toConnection } from '@healthgraph/kit';
 import type { Context } from '../context.js';
 
 type Ref = { id: string };
@@ -15,10 +14,7 @@ export const Patient = {
     loaders.vitals.load({ patientId: id, last: pageSize(last ?? 10, 'last') }),
   notes: async ({ id }: Ref, { first, after }: { first?: number | null; after?: string | null }, { loaders }: Context) => {
     const size = pageSize(first);
-    const cursor = decodeCursor(after);
-    if (cursor && (cursor.length !== 2 || Number.isNaN(new Date(String(cursor[0])).getTime())))
-      throw badUserInput('after', 'is not a cursor returned by this API');
-    const rows = await loaders.notes.load({ patientId: id, size, after: cursor ? [new Date(String(cursor[0])), String(cursor[1])] : null });
-    return toConnection(rows, size, (n: ClinicalNote) => [n.createdAt.toISOString(), n.id]);
+    const rows = await loaders.notes.load({ patientId: id, size, after: decodeTimeCursor(after) });
+    return toConnection(rows, size, (n: ClinicalNote) => timeCursorOf(n.createdAt, n.id));
   },
 };
