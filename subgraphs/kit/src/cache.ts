@@ -266,6 +266,7 @@ export async function readThrough<V>(
   ids: readonly string[],
   spec: ReadThrough<V>,
 ): Promise<(V | null)[]> {
+  if (ids.length === 0) return [];
   if (!cache) return spec.load([...ids]);
   const found = await cache.lookup<V>(
     dataClass,
