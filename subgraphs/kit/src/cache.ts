@@ -285,6 +285,8 @@ export async function readThrough<V>(
       : [];
   });
   // A view that cannot be stored is still served; the failure is counted, not thrown.
-  await cache.store(dataClass, entries).catch(() => void (cache.stats[dataClass].writeErrors += entries.length));
+  await cache.store(dataClass, entries).catch(() => {
+    cache.stats[dataClass].writeErrors += entries.length;
+  });
   return ids.map((id, i) => (found[i]!.value !== undefined ? found[i]!.value! : (byId.get(id) ?? null)));
 }
