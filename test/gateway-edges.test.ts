@@ -1,0 +1,128 @@
+import { SEEDED } from '@healthgraph/db';
+import { createGateway } from '@healthgraph/gateway';
+import { readSupergraph } from '@healthgraph/gateway/compose';
+import type { Listening } from '@healthgraph/platform';
+import type { StackConfig } from '@healthgraph/stack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countStatements } from './helpers/database.js';
+import { startTestStack, type TestStack } from './helpers/stack.js';
+
+let stack: TestStack;
+const gateways: Listening[] = [];
+beforeAll(async () => {
+  stack = await startTestStack({ seed: { patients: 20 } });
+});
+afterAll(async () => {
+  await Promise.all(gateways.map((g) => g.close()));
+  await stack?.close();
+});
+
+/** Another gateway over the same subgraphs, with some of its configuration changed. */
+async function gatewayWith(change: (config: StackConfig) => StackConfig, supergraphSdl?: string): Promise<string> {
+  const listening = await createGateway({ config: change(stack.config), subgraphUrls: stack.subgraphUrls, supergraphSdl }).listen(0);
+  gateways.push(listening);
+  return `${listening.url}/graphql`;
+}
+
+const clinician = { role: 'CLINICIAN' as const, sub: SEEDED.clinician };
+type Caller = Parameters<TestStack['token']>[0];
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+async function post(url: string, caller: Caller | null, body: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+  const authorization: Record<string, string> = caller ? { authorization: `Bearer ${await stack.token(caller)}` } : {};
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...authorization, ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: response.status, headers: response.headers, body: await response.json() };
+}
+const codeOf = (answer: { body: { errors?: { extensions?: { code?: string } }[] } }) => answer.body.errors?.[0]?.extensions?.code;
+/** The first error code of each operation of a batched answer. */
+const batchCodes = (answer: Answer) => (answer.body as Answer['body'][]).map((body) => codeOf({ body }));
+
+/** 1 + 100 x (edge 1 + node 1 + notes 5 + 100 x (edge 1 + node 1)) = 20,701: over every budget. */
+const BIG = 'myPatients(first: 100) { edges { node { notes(first: 100) { edges { node { text } } } } } }';
+/** myPatients 1 + 100 edges x (edge 1 + node 1 + name 1 + 10 allergies x (1 + code 1)) = 2,301. */
+const PANEL = '{ myPatients(first: 100) { edges { node { name { text } allergies { code { display } } } } } }';
+
+describe('demand control cannot be talked down', () => {
+  it('prices each operation of a document on its own: naming a cheap one first does not let a big one run at its price', async () => {
+    const query = `query Cheap { provider(id: "${SEEDED.clinician}") { id } } query Big { ${BIG} }`;
+    const cheap = await post(stack.gatewayUrl, clinician, { query, operationName: 'Cheap', extensions: { cost: true } });
+    expect(cheap.status).toBe(200);
+    expect(cheap.body.extensions.cost.estimated).toBe(1);
+    const { result: big, statements } = await countStatements(stack.db, () =>
+      post(stack.gatewayUrl, clinician, { query, operationName: 'Big' }),
+    );
+    expect(big.status).toBe(400);
+    expect(big.body.errors[0].extensions).toMatchObject({
+      code: 'COST_ESTIMATED_TOO_EXPENSIVE',
+      cost: { estimated: 20_701, budget: 5_000 },
+    });
+    expect(statements).toEqual([]);
+  });
+
+  it("prices a slicing variable left out by its default value, and one given as null by the field's assumed size", async () => {
+    const query = `query Page($n: Int = 100) { myPatients(first: $n) { edges { node { notes(first: 100) { edges { node { text } } } } } } }`;
+    const { result: absent, statements } = await countStatements(stack.db, () => post(stack.gatewayUrl, clinician, { query }));
+    expect(absent.status).toBe(400);
+    expect(absent.body.errors[0].extensions).toMatchObject({ code: 'COST_ESTIMATED_TOO_EXPENSIVE', cost: { estimated: 20_701 } });
+    expect(statements).toEqual([]);
+    // An explicit null asks for the field's default page: the assumed size, 20 x (1 + 1 + 5 + 100 x 2) + 1.
+    const nulled = await post(stack.gatewayUrl, clinician, { query, variables: { n: null }, extensions: { cost: true } });
+    expect(nulled.status).toBe(200);
+    expect(nulled.body.extensions.cost.estimated).toBe(4_141);
+    const given = await post(stack.gatewayUrl, clinician, { query, variables: { n: 2 }, extensions: { cost: true } });
+    expect(given.body.extensions.cost.estimated).toBe(1 + 2 * 207);
+    // And the default again, after the cache has seen null and 2.
+    expect(codeOf(await post(stack.gatewayUrl, clinician, { query }))).toBe('COST_ESTIMATED_TOO_EXPENSIVE');
+  });
+
+  it('refuses a list field whose @listSize requires one slicing argument when none is given, before any subgraph is called', async () => {
+    const strict = readSupergraph().replace(/(searchProviders\(.*?)requireOneSlicingArgument: false/, '$1requireOneSlicingArgument: true');
+    expect(strict).not.toBe(readSupergraph());
+    const uri = await gatewayWith((config) => config, strict);
+    const { result: unsliced, statements } = await countStatements(stack.db, () =>
+      post(uri, clinician, { query: '{ searchProviders(name: "a") { edges { node { id } } } }' }),
+    );
+    expect(unsliced.status).toBe(400);
+    expect(codeOf(unsliced)).toBe('BAD_USER_INPUT');
+    expect(unsliced.body.errors[0].message).toContain('Query.searchProviders');
+    expect(unsliced.body.errors[0].message).toContain('first');
+    expect(statements).toEqual([]);
+    const byVariable = 'query($n: Int) { searchProviders(name: "a", first: $n) { edges { node { id } } } }';
+    expect(codeOf(await post(uri, clinician, { query: byVariable }))).toBe('BAD_USER_INPUT');
+    expect(codeOf(await post(uri, clinician, { query: byVariable, variables: { n: null } }))).toBe('BAD_USER_INPUT');
+    const sliced = await post(uri, clinician, { query: byVariable, variables: { n: 2 } });
+    expect(sliced.status).toBe(200);
+    expect(sliced.body.data.searchProviders.edges).toHaveLength(2);
+    const byDefault = await post(uri, clinician, {
+      query: 'query($n: Int = 1) { searchProviders(name: "a", first: $n) { edges { node { id } } } }',
+    });
+    expect(byDefault.body.data.searchProviders.edges).toHaveLength(1);
+    // The committed supergraph asks no field for a slicing argument: every list there has a bounded default page.
+    expect(readSupergraph()).not.toContain('requireOneSlicingArgument: true');
+  });
+
+  it("holds a batched request's operations together to the role's budget", async () => {
+    const uri = await gatewayWith((config) => ({ ...config, limits: { ...config.limits, maxBatch: 3 } }));
+    const two = await post(uri, clinician, [{ query: PANEL }, { query: PANEL }]);
+    expect(two.status).toBe(200);
+    expect(batchCodes(two)).toEqual([undefined, undefined]);
+    // Three panels: 6,903 together, over the clinician's 5,000 although each one (2,301) fits.
+    const three = await post(uri, clinician, [{ query: PANEL }, { query: PANEL }, { query: PANEL }]);
+    const refused = (three.body as Answer['body'][]).filter((answer) => codeOf({ body: answer }) === 'COST_ESTIMATED_TOO_EXPENSIVE');
+    expect(refused).toHaveLength(1);
+    expect(refused[0].data ?? null).toBeNull();
+    expect(refused[0].errors[0].extensions.cost).toMatchObject({ estimated: 2_301, budget: 5_000, requestTotal: 6_903 });
+    expect((three.body as Answer['body'][]).filter((answer) => answer.data?.myPatients)).toHaveLength(2);
+    // The next request has its own budget.
+    expect(batchCodes(await post(uri, clinician, [{ query: PANEL }, { query: PANEL }]))).toEqual([undefined, undefined]);
+  });
+});
