@@ -3,6 +3,7 @@ import { createGateway } from '@healthgraph/gateway';
 import { readSupergraph } from '@healthgraph/gateway/compose';
 import type { Listening } from '@healthgraph/platform';
 import type { StackConfig } from '@healthgraph/stack';
+import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countStatements } from './helpers/database.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
@@ -124,5 +125,100 @@ describe('demand control cannot be talked down', () => {
     expect((three.body as Answer['body'][]).filter((answer) => answer.data?.myPatients)).toHaveLength(2);
     // The next request has its own budget.
     expect(batchCodes(await post(uri, clinician, [{ query: PANEL }, { query: PANEL }]))).toEqual([undefined, undefined]);
+  });
+});
+
+const ME = '{ me { id } }';
+const secret = () => new TextEncoder().encode(stack.config.jwt.secret);
+const now = () => Math.floor(Date.now() / 1000);
+function sign(claims: Record<string, unknown>, { iat, exp }: { iat: number; exp: number }) {
+  return new SignJWT({ role: 'PATIENT', ...claims })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(typeof claims.sub === 'string' ? claims.sub : SEEDED.patient)
+    .setIssuer(stack.config.jwt.issuer)
+    .setAudience(stack.config.jwt.audience)
+    .setIssuedAt(iat)
+    .setExpirationTime(exp)
+    .sign(secret());
+}
+const breakGlass = { role: 'CLINICIAN', sub: SEEDED.clinician, purpose: 'BTG', reason: 'Unconscious in the ED' };
+const YEAR = 365 * 86_400;
+
+async function refusedToken(authorization: string) {
+  const answer = await post(stack.gatewayUrl, null, { query: ME }, { authorization });
+  expect(answer.status).toBe(401);
+  expect(codeOf(answer)).toBe('UNAUTHENTICATED');
+  expect(answer.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+  return answer;
+}
+
+describe('client tokens are measured from now, and read exactly', () => {
+  it('refuses a break-glass token issued a year ahead that claims to live 15 minutes', async () => {
+    const token = await sign(breakGlass, { iat: now() + YEAR, exp: now() + YEAR + 900 });
+    await refusedToken(`Bearer ${token}`);
+  });
+
+  it('refuses any token issued more than a minute ahead, and accepts one within the clock skew', async () => {
+    await refusedToken(`Bearer ${await sign({}, { iat: now() + 3600, exp: now() + 3600 + 600 })}`);
+    await refusedToken(`Bearer ${await sign({}, { iat: now() + 120, exp: now() + 600 })}`);
+    const skewed = await post(
+      stack.gatewayUrl,
+      null,
+      { query: ME },
+      { authorization: `Bearer ${await sign({}, { iat: now() + 30, exp: now() + 600 })}` },
+    );
+    expect(skewed.status).toBe(200);
+    expect(skewed.body.data.me.id).toBe(SEEDED.patient);
+  });
+
+  it('refuses an expiry too far from now, whatever iat says', async () => {
+    await refusedToken(`Bearer ${await sign({}, { iat: now() - 3600, exp: now() + 13 * 3600 })}`);
+    await refusedToken(`Bearer ${await sign(breakGlass, { iat: now() - 60, exp: now() + 3600 })}`);
+    // Issued ten hours ago for eleven: one hour left, within every limit.
+    const old = await post(
+      stack.gatewayUrl,
+      null,
+      { query: ME },
+      { authorization: `Bearer ${await sign({}, { iat: now() - 10 * 3600, exp: now() + 3600 })}` },
+    );
+    expect(old.status).toBe(200);
+  });
+
+  it('accepts exactly one scheme and one token, even for a token it already knows', async () => {
+    const token = await stack.token({ role: 'PATIENT', sub: SEEDED.patient });
+    // Verified once, so remembered: what follows must not be answered from memory either.
+    expect((await post(stack.gatewayUrl, null, { query: ME }, { authorization: `Bearer ${token}` })).status).toBe(200);
+    expect((await post(stack.gatewayUrl, null, { query: ME }, { authorization: `bearer ${token}` })).status).toBe(200);
+    for (const authorization of [
+      `Bearer ${token} junk`,
+      `Bearer ${token} ${token}`,
+      `Bearer ${token},Bearer ${token}`,
+      `Bearer ${token}.extra`,
+      `Bearer ${token.split('.').slice(0, 2).join('.')}`,
+      `Bearer ${token.replace('.', '..')}`,
+      `Bearer ${token}=`,
+      `Bearer "${token}"`,
+      `Token ${token}`,
+      `Bearer`,
+      token,
+    ]) {
+      await refusedToken(authorization);
+    }
+  });
+
+  it('tells a caller without a token how to authenticate (RFC 6750), and one with a bad token why it failed', async () => {
+    const none = await post(stack.gatewayUrl, null, { query: ME });
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toBe('Bearer');
+    await refusedToken('Basic dXNlcjpwYXNz');
+    await refusedToken(`Bearer ${await sign({}, { iat: now() - 7200, exp: now() - 3600 })}`);
+    // A subgraph refusing a request that did not come through the gateway says the same.
+    const direct = await fetch(stack.subgraphUrls.patients, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(direct.status).toBe(401);
+    expect(direct.headers.get('www-authenticate')).toBe('Bearer');
   });
 });

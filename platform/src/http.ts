@@ -47,6 +47,16 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
+/**
+ * RFC 6750 section 3: a 401 names the scheme the caller must use and, when a token was sent, says
+ * it was refused (no description: which check failed is of use only to an attacker).
+ */
+function challenge(req: IncomingMessage, res: ServerResponse): void {
+  if (res.statusCode === 401 && !res.hasHeader('www-authenticate')) {
+    res.setHeader('www-authenticate', req.headers.authorization ? 'Bearer error="invalid_token"' : 'Bearer');
+  }
+}
+
 /** A Node request handler serving an Apollo Server, with health and other plain routes beside it. */
 export function createHttpHandler<C extends BaseContext>(
   server: ApolloServer<C>,
@@ -95,7 +105,9 @@ export function createHttpHandler<C extends BaseContext>(
       } catch (error) {
         if (!(error instanceof GraphQLError)) throw error;
         const { http, ...extensions } = error.extensions as { http?: { status?: number } };
-        return sendJson(res, http?.status ?? 400, { errors: [{ message: error.message, extensions }] });
+        res.statusCode = http?.status ?? 400;
+        challenge(req, res);
+        return sendJson(res, res.statusCode, { errors: [{ message: error.message, extensions }] });
       }
       if (req.method === 'GET' && body && typeof body === 'object') {
         // A resolved GET goes on as a POST-shaped body; Apollo Server reads the search string for GETs.
@@ -112,6 +124,7 @@ export function createHttpHandler<C extends BaseContext>(
     });
     for (const [name, value] of response.headers) res.setHeader(name, value);
     res.statusCode = response.status ?? 200;
+    challenge(req, res);
     if (response.body.kind === 'complete') {
       res.end(response.body.string);
     } else {
