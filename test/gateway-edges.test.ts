@@ -1,3 +1,8 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { SEEDED } from '@healthgraph/db';
 import { createGateway } from '@healthgraph/gateway';
 import { readSupergraph } from '@healthgraph/gateway/compose';
@@ -220,5 +225,64 @@ describe('client tokens are measured from now, and read exactly', () => {
     });
     expect(direct.status).toBe(401);
     expect(direct.headers.get('www-authenticate')).toBe('Bearer');
+  });
+});
+
+describe('persisted queries trust only what the caller proves', () => {
+  const query = '{ searchProviders(name: "a", first: 1) { edges { node { id } } } }';
+
+  it('lets no client name past the safelist, whatever an older configuration still lists', async () => {
+    const uri = await gatewayWith((config) => ({
+      ...config,
+      // As a configuration written for the old client-name bypass would still say.
+      persistedQueries: { ...config.persistedQueries, mode: 'safelist', bypassRoles: ['ADMIN'], ...{ bypassClients: ['ops-console'] } },
+    }));
+    const { result, statements } = await countStatements(stack.db, () =>
+      post(uri, clinician, { query }, { 'apollographql-client-name': 'ops-console' }),
+    );
+    expect(result.status).toBe(400);
+    expect(codeOf(result)).toBe('PERSISTED_QUERY_NOT_IN_LIST');
+    expect(statements).toEqual([]);
+    // The verified role still bypasses.
+    expect((await post(uri, { role: 'ADMIN', sub: 'staff-admin-1' }, { query })).body.data.searchProviders.edges).toHaveLength(1);
+  });
+
+  it('refuses to start a gateway with PQ_BYPASS_CLIENTS set, in one line that says what to use instead', async () => {
+    const { DATABASE_URL: _database, ...env } = process.env;
+    const child = spawn(process.execPath, [fileURLToPath(new URL('../gateway/dist/index.js', import.meta.url))], {
+      env: {
+        ...env,
+        NODE_ENV: 'test',
+        PQ_BYPASS_CLIENTS: 'ops-console',
+        GATEWAY_PORT: '0',
+        PGLITE_DATA_DIR: 'memory://',
+        AUDIT_SPILL_DIR: mkdtempSync(join(tmpdir(), 'gateway-spill-')),
+        LOG_LEVEL: 'silent',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk;
+    });
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve(null);
+      }, 20_000);
+      child.once('exit', (exitCode) => {
+        clearTimeout(timer);
+        resolve(exitCode);
+      });
+    });
+    expect(stdout).not.toMatch(/Gateway ready/);
+    expect(code).toBe(1);
+    const lines = stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^Configuration error: PQ_BYPASS_CLIENTS .*apollographql-client-name.*PQ_BYPASS_ROLES/);
   });
 });

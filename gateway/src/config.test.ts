@@ -36,4 +36,14 @@ describe('the gateway configuration', () => {
   ])('refuses %s=%s, naming it', (name, value) => {
     expect(() => loadGatewayConfig({ [name]: value })).toThrow(new RegExp(name));
   });
+  it.each(['ops-console', ''])('refuses to start with PQ_BYPASS_CLIENTS="%s": a header the caller chooses proves nothing', (value) => {
+    const load = () => loadGatewayConfig({ PQ_BYPASS_CLIENTS: value, PQ_BYPASS_ROLES: 'ADMIN' });
+    expect(load).toThrow(ConfigError);
+    expect(load).toThrow(/^PQ_BYPASS_CLIENTS is no longer supported: .*apollographql-client-name.*PQ_BYPASS_ROLES/);
+    expect(() => load()).not.toThrow(/\n/);
+  });
+  it('keeps the bypass by verified role', () => {
+    expect(loadGatewayConfig({ PQ_BYPASS_ROLES: 'ADMIN,AUDITOR' }).persistedQueries).not.toHaveProperty('bypassClients');
+    expect(loadGatewayConfig({ PQ_BYPASS_ROLES: 'ADMIN,AUDITOR' }).persistedQueries.bypassRoles).toEqual(['ADMIN', 'AUDITOR']);
+  });
 });

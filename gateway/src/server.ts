@@ -135,14 +135,9 @@ export function createGateway({
     mode: pq.mode,
     trusted,
     bypassRoles: pq.bypassRoles,
-    bypassClients: pq.bypassClients,
     logUnknown: logUnknownOperation,
   };
-  const prepare = async (body: unknown, req: IncomingMessage) => {
-    const { principal } = await context(req);
-    const client = req.headers['apollographql-client-name'];
-    return resolvePersistedQuery(body, principal, typeof client === 'string' ? client : undefined, pqOptions);
-  };
+  const prepare = async (body: unknown, req: IncomingMessage) => resolvePersistedQuery(body, (await context(req)).principal, pqOptions);
   let loaded = false;
   const handler = createHttpHandler(server, {
     context,
