@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -284,5 +285,22 @@ describe('persisted queries trust only what the caller proves', () => {
     const lines = stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^Configuration error: PQ_BYPASS_CLIENTS .*apollographql-client-name.*PQ_BYPASS_ROLES/);
+  });
+
+  it('answers an APQ request of an unknown protocol version with a coded 400', async () => {
+    const text = `{ provider(id: "${SEEDED.clinician}") { id } }`;
+    const hash = createHash('sha256').update(text).digest('hex');
+    for (const persistedQuery of [{ version: 2, sha256Hash: hash }, { sha256Hash: hash }, 'yes']) {
+      for (const body of [{ query: text, extensions: { persistedQuery } }, { extensions: { persistedQuery } }]) {
+        const answer = await post(stack.gatewayUrl, clinician, body);
+        expect(answer.status).toBe(400);
+        expect(codeOf(answer)).toBe('PERSISTED_QUERY_NOT_SUPPORTED');
+      }
+    }
+    for (const sha256Hash of [42, null, 'not-a-digest', `${hash}0`]) {
+      const answer = await post(stack.gatewayUrl, clinician, { query: text, extensions: { persistedQuery: { version: 1, sha256Hash } } });
+      expect(answer.status).toBe(400);
+      expect(codeOf(answer)).toBe('BAD_REQUEST');
+    }
   });
 });

@@ -123,6 +123,7 @@ interface GraphQLBody {
 }
 
 const refuse = (code: string, message: string, status = 400) => new GraphQLError(message, { extensions: { code, http: { status } } });
+const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
 
 /**
  * Resolves persisted operations and applies the mode, before Apollo Server sees the request.
@@ -135,6 +136,17 @@ export function resolvePersistedQuery(body: unknown, principal: Principal, optio
   if (Array.isArray(body)) return body.map((item) => resolvePersistedQuery(item, principal, options));
   if (!body || typeof body !== 'object') return body;
   const request = body as GraphQLBody;
+  const persisted: unknown = request.extensions?.persistedQuery;
+  if (persisted !== undefined) {
+    // Apollo Server answers other versions with an uncoded error, which would go out as INTERNAL_SERVER_ERROR.
+    if (!persisted || typeof persisted !== 'object' || (persisted as { version?: unknown }).version !== 1)
+      throw refuse(
+        'PERSISTED_QUERY_NOT_SUPPORTED',
+        'Only version 1 of the persisted query protocol is supported: send extensions.persistedQuery { version: 1, sha256Hash }',
+      );
+    if (!SHA256_HEX.test(String((persisted as { sha256Hash?: unknown }).sha256Hash)))
+      throw refuse('BAD_REQUEST', 'extensions.persistedQuery.sha256Hash must be a sha256 digest in hexadecimal (64 characters)');
+  }
   const hash =
     typeof request.extensions?.persistedQuery?.sha256Hash === 'string' ? request.extensions.persistedQuery.sha256Hash : undefined;
   const text = typeof request.query === 'string' ? request.query : undefined;
