@@ -15,6 +15,7 @@ describe('the gateway configuration', () => {
     expect(config.persistedQueries.mode).toBe('log_unknown');
     expect(config.cost.mode).toBe('enforce');
     expect(config.subgraphUrls.patients).toBe('http://127.0.0.1:4001/graphql');
+    expect(config.limits).toMatchObject({ maxStringLength: 10_000, maxIdLength: 200 });
   });
   it('defaults to the safelist in production', () => {
     expect(loadGatewayConfig(production).persistedQueries.mode).toBe('safelist');
@@ -33,6 +34,8 @@ describe('the gateway configuration', () => {
     ['FIELD_AUTH_MODE', 'hide'],
     ['PQ_BYPASS_ROLES', 'SUPERUSER'],
     ['LIMIT_MAX_DEPTH', '0'],
+    ['LIMIT_MAX_STRING_LENGTH', 'long'],
+    ['LIMIT_MAX_ID_LENGTH', '0'],
   ])('refuses %s=%s, naming it', (name, value) => {
     expect(() => loadGatewayConfig({ [name]: value })).toThrow(new RegExp(name));
   });

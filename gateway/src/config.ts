@@ -10,6 +10,10 @@ export interface LimitsConfig {
   maxTokens: number;
   maxBodyBytes: number;
   maxBatch: number;
+  /** Longest String argument value (plugins/input-validation.ts). */
+  maxStringLength: number;
+  /** Longest ID argument value. */
+  maxIdLength: number;
 }
 
 export const PQ_MODES = ['off', 'log_unknown', 'safelist', 'require_id'] as const;
@@ -88,6 +92,8 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       maxTokens: read.positive('LIMIT_MAX_TOKENS', 3000),
       maxBodyBytes: read.positive('LIMIT_MAX_BODY_BYTES', 1_000_000),
       maxBatch: read.positive('LIMIT_MAX_BATCH', 1),
+      maxStringLength: read.positive('LIMIT_MAX_STRING_LENGTH', 10_000),
+      maxIdLength: read.positive('LIMIT_MAX_ID_LENGTH', 200),
     },
     persistedQueries: {
       mode: read.oneOf('PQ_MODE', PQ_MODES, platform.env === 'production' ? 'safelist' : platform.env === 'test' ? 'off' : 'log_unknown'),

@@ -24,6 +24,7 @@ import { createContextFactory, type GatewayContext } from './context.js';
 import { createApqStore, DEFAULT_MANIFEST_PATH, resolvePersistedQuery, TrustedOperations } from './persisted-queries.js';
 import { type CostStats, costPlugin, readCostRules } from './plugins/cost.js';
 import { fieldAuthorization } from './plugins/field-authorization.js';
+import { inputValidationPlugin } from './plugins/input-validation.js';
 import { operationLimitsPlugin, promoteTokenLimit } from './plugins/operation-limits.js';
 import { responseHeadersPlugin } from './plugins/response-headers.js';
 import { prePlan } from './pre-plan.js';
@@ -117,6 +118,8 @@ export function createGateway({
     plugins: [
       development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
       operationLimitsPlugin(config.limits),
+      // Strings no store can keep (NUL, lone surrogates, megabytes) are refused before anything is planned or priced.
+      inputValidationPlugin({ maxStringLength: config.limits.maxStringLength, maxIdLength: config.limits.maxIdLength }),
       authorization.plugin, // strips fields before the price is set, so nobody pays for what they cannot read
       costPlugin(readCostRules(supergraphSdl), config.cost, costStats),
       responseHeadersPlugin(),
