@@ -304,3 +304,57 @@ describe('persisted queries trust only what the caller proves', () => {
     }
   });
 });
+
+describe('request bodies must be JSON', () => {
+  const query = `{ provider(id: "${SEEDED.clinician}") { id } }`;
+
+  it.each([
+    ['text/plain', { 'content-type': 'text/plain' }],
+    ['text/plain with the CSRF preflight header', { 'content-type': 'text/plain', 'apollo-require-preflight': 'true' }],
+    [
+      'a type that merely contains application/json',
+      { 'content-type': 'text/plain; note=application/json', 'apollo-require-preflight': 'true' },
+    ],
+    ['application/jsonx', { 'content-type': 'application/jsonx', 'apollo-require-preflight': 'true' }],
+    ['application/graphql', { 'content-type': 'application/graphql', 'apollo-require-preflight': 'true' }],
+    ['multipart/form-data', { 'content-type': 'multipart/form-data; boundary=x', 'apollo-require-preflight': 'true' }],
+  ])('answers a POST of %s with 415 and a coded JSON error, before any subgraph is called', async (_, headers) => {
+    const token = await stack.token(clinician);
+    const { result, statements } = await countStatements(stack.db, async () => {
+      const response = await fetch(stack.gatewayUrl, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, ...headers },
+        body: JSON.stringify({ query }),
+      });
+      return { status: response.status, type: response.headers.get('content-type'), body: await response.text() };
+    });
+    expect(result.status).toBe(415);
+    expect(result.type).toMatch(/^application\/json/);
+    const body = JSON.parse(result.body) as { errors: { message: string; extensions: { code: string } }[] };
+    expect(body.errors[0]!.extensions.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(body.errors[0]!.message).toContain('application/json');
+    expect(statements).toEqual([]);
+  });
+
+  it('answers a POST without a content type the same way, and still takes application/json with parameters', async () => {
+    const token = await stack.token(clinician);
+    const bare = await fetch(stack.gatewayUrl, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'apollo-require-preflight': 'true' },
+      body: new Blob([JSON.stringify({ query })]),
+    });
+    expect(bare.status).toBe(415);
+    expect(((await bare.json()) as any).errors[0].extensions.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    for (const type of ['application/json; charset=utf-8', 'Application/JSON']) {
+      const ok = await post(stack.gatewayUrl, clinician, { query }, { 'content-type': type });
+      expect(ok.status).toBe(200);
+      expect(ok.body.data.provider.id).toBe(SEEDED.clinician);
+    }
+  });
+
+  it('holds for subgraphs too', async () => {
+    const response = await fetch(stack.subgraphUrls.providers, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' });
+    expect(response.status).toBe(415);
+    expect(((await response.json()) as any).errors[0].extensions.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+  });
+});

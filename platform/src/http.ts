@@ -77,9 +77,23 @@ export function createHttpHandler<C extends BaseContext>(
     if (url.pathname !== graphqlPath) return sendJson(res, 404, { errors: [{ message: 'Not found', extensions: { code: 'NOT_FOUND' } }] });
     let body: unknown;
     if (req.method === 'POST') {
+      // GraphQL over HTTP: a POST body is JSON. Anything else is refused before it is read; the
+      // media type is compared whole ("text/plain; x=application/json" is text/plain).
+      const type = req.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+      if (type !== 'application/json') {
+        res.setHeader('accept-post', 'application/json');
+        res.setHeader('connection', 'close'); // the unread body is not drained for a next request
+        return sendJson(res, 415, {
+          errors: [
+            {
+              message: 'A GraphQL request body must be sent as content-type: application/json',
+              extensions: { code: 'UNSUPPORTED_MEDIA_TYPE' },
+            },
+          ],
+        });
+      }
       const raw = await readBody(req, maxBodyBytes);
-      const type = req.headers['content-type'] ?? '';
-      if (type.includes('application/json') && raw.length > 0) {
+      if (raw.length > 0) {
         try {
           body = JSON.parse(raw);
         } catch {
