@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -301,6 +302,93 @@ describe('persisted queries trust only what the caller proves', () => {
       const answer = await post(stack.gatewayUrl, clinician, { query: text, extensions: { persistedQuery: { version: 1, sha256Hash } } });
       expect(answer.status).toBe(400);
       expect(codeOf(answer)).toBe('BAD_REQUEST');
+    }
+  });
+});
+
+interface RawAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  /** Whether the server closed the connection after answering. */
+  closed: boolean;
+}
+
+/** Sends bytes as they are over a fresh TCP connection and reads the answer until the server closes it. */
+function rawRequest(url: string, request: string): Promise<RawAnswer> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => finish(false), 5_000);
+    const finish = (closed: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      const text = Buffer.concat(chunks).toString('utf8');
+      const split = text.indexOf('\r\n\r\n');
+      if (split < 0) return reject(new Error(`no HTTP answer: ${JSON.stringify(text)}`));
+      const [statusLine = '', ...lines] = text.slice(0, split).split('\r\n');
+      const headers = Object.fromEntries(
+        lines.map((line) => [line.slice(0, line.indexOf(':')).trim().toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
+      );
+      resolve({ status: Number(statusLine.split(' ')[1]), headers, body: text.slice(split + 4), closed });
+    };
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', () => {});
+    socket.on('close', () => finish(true));
+    socket.write(request, 'latin1');
+  });
+}
+
+const malformed: [string, string, number, string][] = [
+  ['a NUL byte in a header', 'GET /graphql HTTP/1.1\r\nHost: x\r\nX-Note: a\u0000b\r\n\r\n', 400, 'BAD_REQUEST'],
+  ['a bare CR in a header', 'GET /graphql HTTP/1.1\r\nHost: x\r\nX-Note: a\rb\r\n\r\n', 400, 'BAD_REQUEST'],
+  ['a bare LF inside a header line', 'GET /graphql HTTP/1.1\r\nHost: x\r\nX-Note: a\nb c\r\n\r\n', 400, 'BAD_REQUEST'],
+  ['a header name with a space', 'GET /graphql HTTP/1.1\r\nHost: x\r\nX Note: a\r\n\r\n', 400, 'BAD_REQUEST'],
+  [
+    'a Content-Length that is not a number',
+    'POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: abc\r\n\r\n{}',
+    400,
+    'BAD_REQUEST',
+  ],
+  [
+    'two different Content-Lengths',
+    'POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}',
+    400,
+    'BAD_REQUEST',
+  ],
+  ['a request line that is not HTTP', 'HELLO THERE\r\n\r\n', 400, 'BAD_REQUEST'],
+  ['20 KB of headers', `GET /graphql HTTP/1.1\r\nHost: x\r\nX-Padding: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'HEADERS_TOO_LARGE'],
+  [
+    '200 headers of 100 bytes',
+    `GET /graphql HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 200 }, (_, i) => `X-H${i}: ${'b'.repeat(100)}\r\n`).join('')}\r\n`,
+    431,
+    'HEADERS_TOO_LARGE',
+  ],
+];
+
+describe('malformed HTTP gets a coded JSON answer, then the connection is closed', () => {
+  const targets = () => ({ gateway: stack.gatewayUrl, patients: stack.subgraphUrls.patients });
+
+  it.each(malformed)('%s', async (_, request, status, code) => {
+    for (const [service, url] of Object.entries(targets())) {
+      const answer = await rawRequest(url, request);
+      expect({ service, status: answer.status }).toEqual({ service, status });
+      expect(answer.headers['content-type']).toMatch(/^application\/json/);
+      expect(answer.headers.connection).toBe('close');
+      expect(Number(answer.headers['content-length'])).toBe(Buffer.byteLength(answer.body));
+      const body = JSON.parse(answer.body) as { errors: { message: string; extensions: { code: string } }[] };
+      expect(body.errors[0]!.extensions.code).toBe(code);
+      expect(body.errors[0]!.message.length).toBeGreaterThan(0);
+      expect(answer.body).not.toMatch(/aaaa|bbbb|HPE_|\n\s+at /);
+      expect(answer.closed).toBe(true);
+    }
+  });
+
+  it('keeps answering well-formed requests afterwards', async () => {
+    for (const url of Object.values(targets())) {
+      const health = await fetch(new URL('/health', url));
+      expect(health.status).toBe(200);
     }
   });
 });

@@ -1,7 +1,9 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, maxHeaderSize, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { type ApolloServer, type BaseContext, HeaderMap } from '@apollo/server';
 import { GraphQLError } from 'graphql';
+import { ERROR_STATUS, type ErrorCode } from './errors.js';
 import { withServerSpan } from './tracing.js';
 
 export interface HttpHandlerOptions<C extends BaseContext> {
@@ -189,6 +191,59 @@ function searchFromQuery(body: Record<string, unknown>): string {
   return `?${params}`;
 }
 
+const REASON_PHRASES: Partial<Record<number, string>> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  413: 'Content Too Large',
+  431: 'Request Header Fields Too Large',
+};
+
+/** What a request Node's parser refused is told, by the parser's error code. */
+function clientErrorAnswer(code: string | undefined): { code: ErrorCode; message: string } {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return { code: 'HEADERS_TOO_LARGE', message: `The request's headers exceed ${maxHeaderSize} bytes` };
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return { code: 'PAYLOAD_TOO_LARGE', message: "The request body's chunk extensions are too large" };
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return { code: 'REQUEST_TIMEOUT', message: 'The request did not arrive in time' };
+    default:
+      // Never the parser's own words: they quote the offending bytes.
+      return { code: 'BAD_REQUEST', message: 'The request is not valid HTTP/1.1 (request line, header names and values, framing)' };
+  }
+}
+
+/**
+ * Node answers requests it cannot parse (a NUL or a bare CR in a header, a bad Content-Length,
+ * oversized headers) with a bare status line and no body. This answers them as every other refusal
+ * is answered, a small coded JSON error with its status, then closes the connection: after a
+ * framing error nothing more on it can be trusted. Mirrors Node's own rule for when an answer may
+ * be written at all: the socket is writable and no response has begun on it.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const answer = clientErrorAnswer(error.code);
+  const status = ERROR_STATUS[answer.code];
+  const body = JSON.stringify({ errors: [{ message: answer.message, extensions: { code: answer.code } }] });
+  socket.end(
+    `HTTP/1.1 ${status} ${REASON_PHRASES[status] ?? 'Error'}\r\n` +
+      'content-type: application/json; charset=utf-8\r\n' +
+      `content-length: ${Buffer.byteLength(body)}\r\n` +
+      'cache-control: no-store\r\n' +
+      'connection: close\r\n\r\n' +
+      body,
+  );
+  // A peer that does not read its answer does not keep the socket.
+  const timer = setTimeout(() => socket.destroy(), 5_000);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  socket.once('finish', () => socket.destroy());
+}
+
 export interface Listening {
   server: Server;
   url: string;
@@ -200,6 +255,7 @@ export interface Listening {
 export function listen(handler: (req: IncomingMessage, res: ServerResponse) => void, port: number, host = '127.0.0.1'): Promise<Listening> {
   const server = createServer(handler);
   server.keepAliveTimeout = 65_000;
+  server.on('clientError', answerClientError);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
