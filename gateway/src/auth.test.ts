@@ -48,6 +48,65 @@ describe('client token verification', () => {
   });
 });
 
+const sign = (claims: Record<string, unknown>, iat: number, exp: number) =>
+  new SignJWT({ role: 'PATIENT', ...claims })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('pat-1')
+    .setIssuer(jwt.issuer)
+    .setAudience(jwt.audience)
+    .setIssuedAt(iat)
+    .setExpirationTime(exp)
+    .sign(new TextEncoder().encode(jwt.secret));
+const seconds = () => Math.floor(Date.now() / 1000);
+const breakGlass = { role: 'CLINICIAN', purpose: 'BTG', reason: 'Anaphylaxis, unresponsive' };
+const refused = { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } };
+
+describe('token lifetimes are measured from now', () => {
+  it.each([
+    ['issued a year ahead, living 15 minutes, break-glass', breakGlass, 365 * 86_400, 365 * 86_400 + 900],
+    ['issued a year ahead, living an hour', {}, 365 * 86_400, 365 * 86_400 + 3600],
+    ['issued two minutes ahead', {}, 120, 600],
+    ['expiring 13 hours from now, issued an hour ago', {}, -3600, 13 * 3600],
+    ['break-glass, expiring an hour from now, issued a minute ago', breakGlass, -60, 3600],
+    ['break-glass, issued 20 minutes ago for 25', breakGlass, -1200, 300],
+  ])('refuses a token %s', async (_, claims, iat, exp) => {
+    const now = seconds();
+    await expect(verify(`Bearer ${await sign(claims, now + iat, now + exp)}`)).rejects.toMatchObject(refused);
+  });
+
+  it.each([
+    ['issued within the clock skew', {}, 30, 600],
+    ['issued ten hours ago for eleven', {}, -10 * 3600, 3600],
+    ['break-glass for 15 minutes', breakGlass, 0, 900],
+  ])('accepts a token %s', async (_, claims, iat, exp) => {
+    const now = seconds();
+    await expect(verify(`Bearer ${await sign(claims, now + iat, now + exp)}`)).resolves.toMatchObject({ sub: 'pat-1' });
+  });
+});
+
+describe('the Authorization header', () => {
+  it('takes exactly one scheme and one token', async () => {
+    const token = await mintDevToken(jwt, { role: 'PATIENT', sub: 'pat-1' });
+    await expect(verify(`Bearer ${token}`)).resolves.toMatchObject({ sub: 'pat-1' });
+    await expect(verify(`bearer ${token}`)).resolves.toMatchObject({ sub: 'pat-1' });
+    for (const header of [
+      `Bearer ${token} junk`,
+      `Bearer ${token} ${token}`,
+      `Bearer ${token},Bearer ${token}`,
+      `Bearer ${token}.x`,
+      `Bearer ${token}=`,
+      `Bearer\t${token}`,
+      `Bearer ${token.split('.').slice(0, 2).join('.')}.`,
+      `Basic ${token}`,
+      token,
+      'Bearer',
+      `Bearer ${'a'.repeat(9000)}.b.c`,
+    ]) {
+      await expect(verify(header)).rejects.toMatchObject(refused);
+    }
+  });
+});
+
 describe('verified tokens are remembered only until they expire', () => {
   afterEach(() => vi.useRealTimers());
 
@@ -58,6 +117,15 @@ describe('verified tokens are remembered only until they expire', () => {
     await expect(remembering(`Bearer ${token}`)).resolves.toMatchObject({ sub: 'pat-9' });
     vi.useFakeTimers({ now: Date.now() + 61_000, toFake: ['Date'] });
     await expect(remembering(`Bearer ${token}`)).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
+  });
+
+  it('checks a remembered token against the clock again: set back, a token issued "later" is refused', async () => {
+    const remembering = createTokenVerifier(jwt);
+    const token = await mintDevToken(jwt, { role: 'PATIENT', sub: 'pat-9', ttlSeconds: 600 });
+    await expect(remembering(`Bearer ${token}`)).resolves.toMatchObject({ sub: 'pat-9' });
+    vi.useFakeTimers({ now: Date.now() - 3_600_000, toFake: ['Date'] });
+    await expect(remembering(`Bearer ${token}`)).rejects.toMatchObject(refused);
+    await expect(remembering(`Bearer ${token} junk`)).rejects.toMatchObject(refused);
   });
 
   it('never remembers a failure: a tampered token is refused every time, the genuine one still accepted', async () => {

@@ -15,6 +15,7 @@ describe('the gateway configuration', () => {
     expect(config.persistedQueries.mode).toBe('log_unknown');
     expect(config.cost.mode).toBe('enforce');
     expect(config.subgraphUrls.patients).toBe('http://127.0.0.1:4001/graphql');
+    expect(config.limits).toMatchObject({ maxStringLength: 10_000, maxIdLength: 200 });
   });
   it('defaults to the safelist in production', () => {
     expect(loadGatewayConfig(production).persistedQueries.mode).toBe('safelist');
@@ -33,7 +34,19 @@ describe('the gateway configuration', () => {
     ['FIELD_AUTH_MODE', 'hide'],
     ['PQ_BYPASS_ROLES', 'SUPERUSER'],
     ['LIMIT_MAX_DEPTH', '0'],
+    ['LIMIT_MAX_STRING_LENGTH', 'long'],
+    ['LIMIT_MAX_ID_LENGTH', '0'],
   ])('refuses %s=%s, naming it', (name, value) => {
     expect(() => loadGatewayConfig({ [name]: value })).toThrow(new RegExp(name));
+  });
+  it.each(['ops-console', ''])('refuses to start with PQ_BYPASS_CLIENTS="%s": a header the caller chooses proves nothing', (value) => {
+    const load = () => loadGatewayConfig({ PQ_BYPASS_CLIENTS: value, PQ_BYPASS_ROLES: 'ADMIN' });
+    expect(load).toThrow(ConfigError);
+    expect(load).toThrow(/^PQ_BYPASS_CLIENTS is no longer supported: .*apollographql-client-name.*PQ_BYPASS_ROLES/);
+    expect(() => load()).not.toThrow(/\n/);
+  });
+  it('keeps the bypass by verified role', () => {
+    expect(loadGatewayConfig({ PQ_BYPASS_ROLES: 'ADMIN,AUDITOR' }).persistedQueries).not.toHaveProperty('bypassClients');
+    expect(loadGatewayConfig({ PQ_BYPASS_ROLES: 'ADMIN,AUDITOR' }).persistedQueries.bypassRoles).toEqual(['ADMIN', 'AUDITOR']);
   });
 });

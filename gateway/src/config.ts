@@ -10,6 +10,10 @@ export interface LimitsConfig {
   maxTokens: number;
   maxBodyBytes: number;
   maxBatch: number;
+  /** Longest String argument value (plugins/input-validation.ts). */
+  maxStringLength: number;
+  /** Longest ID argument value. */
+  maxIdLength: number;
 }
 
 export const PQ_MODES = ['off', 'log_unknown', 'safelist', 'require_id'] as const;
@@ -36,9 +40,8 @@ export interface GatewayConfig extends PlatformConfig {
     mode: PersistedQueryMode;
     /** The trusted operations (apollo-persisted-query-manifest); defaults to schema/persisted-query-manifest.json. */
     manifestPath?: string;
-    /** Roles that may run operations outside the list (internal tools). */
+    /** Roles (of the verified token) that may run operations outside the list (internal tools). */
     bypassRoles: Role[];
-    bypassClients: string[];
   };
   cost: {
     /** measure: price and report, never refuse; enforce: refuse over budget. */
@@ -55,6 +58,12 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
   const platform = loadPlatformConfig(env);
   const read = envReader(env);
   const local = (port: number) => `http://127.0.0.1:${port}/graphql`;
+  // apollographql-client-name is a header any caller sets as it likes: a bypass granted by it was
+  // granted to everyone. Refuse to start rather than run with a safelist that is not one.
+  if (env.PQ_BYPASS_CLIENTS !== undefined)
+    throw new ConfigError(
+      'PQ_BYPASS_CLIENTS is no longer supported: apollographql-client-name is an unauthenticated header any caller can send; grant the bypass to the verified token role with PQ_BYPASS_ROLES instead',
+    );
   const bypassRoles = read.list('PQ_BYPASS_ROLES');
   for (const role of bypassRoles) if (!isRole(role)) throw new ConfigError(`PQ_BYPASS_ROLES names an unknown role "${role}"`);
   const jwksUrl = read.string('JWT_JWKS_URL');
@@ -83,12 +92,13 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       maxTokens: read.positive('LIMIT_MAX_TOKENS', 3000),
       maxBodyBytes: read.positive('LIMIT_MAX_BODY_BYTES', 1_000_000),
       maxBatch: read.positive('LIMIT_MAX_BATCH', 1),
+      maxStringLength: read.positive('LIMIT_MAX_STRING_LENGTH', 10_000),
+      maxIdLength: read.positive('LIMIT_MAX_ID_LENGTH', 200),
     },
     persistedQueries: {
       mode: read.oneOf('PQ_MODE', PQ_MODES, platform.env === 'production' ? 'safelist' : platform.env === 'test' ? 'off' : 'log_unknown'),
       manifestPath: read.string('PQ_MANIFEST'),
       bypassRoles: bypassRoles as Role[],
-      bypassClients: read.list('PQ_BYPASS_CLIENTS'),
     },
     cost: {
       mode: read.oneOf('COST_MODE', ['measure', 'enforce'], 'enforce'),

@@ -106,9 +106,11 @@ export class TrustedOperations {
 export interface PersistedQueryOptions {
   mode: PersistedQueryMode;
   trusted: TrustedOperations;
-  /** Roles and client names (apollographql-client-name) that may run operations outside the list. */
+  /**
+   * Roles that may run operations outside the list. Only what the caller proves counts: the role
+   * of its verified token, never a header it chose (such as apollographql-client-name).
+   */
   bypassRoles: readonly Role[];
-  bypassClients: readonly string[];
   /** Told of operations outside the list in log_unknown mode: name and hash only, never variables. */
   logUnknown?: (operation: { name: string | null; hash: string; role: Role }) => void;
 }
@@ -121,6 +123,7 @@ interface GraphQLBody {
 }
 
 const refuse = (code: string, message: string, status = 400) => new GraphQLError(message, { extensions: { code, http: { status } } });
+const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
 
 /**
  * Resolves persisted operations and applies the mode, before Apollo Server sees the request.
@@ -128,21 +131,27 @@ const refuse = (code: string, message: string, status = 400) => new GraphQLError
  * serves both: a known id becomes its trusted text; anything else is APQ's business in off and
  * log_unknown modes, and refused in safelist and require_id modes.
  */
-export function resolvePersistedQuery(
-  body: unknown,
-  principal: Principal,
-  clientName: string | undefined,
-  options: PersistedQueryOptions,
-): unknown {
+export function resolvePersistedQuery(body: unknown, principal: Principal, options: PersistedQueryOptions): unknown {
   // Every operation of a batch answers to the list on its own.
-  if (Array.isArray(body)) return body.map((item) => resolvePersistedQuery(item, principal, clientName, options));
+  if (Array.isArray(body)) return body.map((item) => resolvePersistedQuery(item, principal, options));
   if (!body || typeof body !== 'object') return body;
   const request = body as GraphQLBody;
+  const persisted: unknown = request.extensions?.persistedQuery;
+  if (persisted !== undefined) {
+    // Apollo Server answers other versions with an uncoded error, which would go out as INTERNAL_SERVER_ERROR.
+    if (!persisted || typeof persisted !== 'object' || (persisted as { version?: unknown }).version !== 1)
+      throw refuse(
+        'PERSISTED_QUERY_NOT_SUPPORTED',
+        'Only version 1 of the persisted query protocol is supported: send extensions.persistedQuery { version: 1, sha256Hash }',
+      );
+    if (!SHA256_HEX.test(String((persisted as { sha256Hash?: unknown }).sha256Hash)))
+      throw refuse('BAD_REQUEST', 'extensions.persistedQuery.sha256Hash must be a sha256 digest in hexadecimal (64 characters)');
+  }
   const hash =
     typeof request.extensions?.persistedQuery?.sha256Hash === 'string' ? request.extensions.persistedQuery.sha256Hash : undefined;
   const text = typeof request.query === 'string' ? request.query : undefined;
   const { mode, trusted } = options;
-  const bypass = options.bypassRoles.includes(principal.role) || (clientName !== undefined && options.bypassClients.includes(clientName));
+  const bypass = options.bypassRoles.includes(principal.role);
   const listOnly = (mode === 'safelist' || mode === 'require_id') && !bypass;
 
   if (hash && text !== undefined && createHash('sha256').update(text).digest('hex') !== hash) {

@@ -26,6 +26,7 @@ import { createApqStore, DEFAULT_MANIFEST_PATH, resolvePersistedQuery, TrustedOp
 import { auditPlugin } from './plugins/audit.js';
 import { type CostStats, costPlugin, readCostRules } from './plugins/cost.js';
 import { fieldAuthorization } from './plugins/field-authorization.js';
+import { inputValidationPlugin } from './plugins/input-validation.js';
 import { operationLimitsPlugin, promoteTokenLimit } from './plugins/operation-limits.js';
 import { responseHeadersPlugin } from './plugins/response-headers.js';
 import { prePlan } from './pre-plan.js';
@@ -127,6 +128,8 @@ export function createGateway({
     plugins: [
       development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
       operationLimitsPlugin(config.limits),
+      // Strings no store can keep (NUL, lone surrogates, megabytes) are refused before anything is planned or priced.
+      inputValidationPlugin({ maxStringLength: config.limits.maxStringLength, maxIdLength: config.limits.maxIdLength }),
       authorization.plugin, // strips fields before the price is set, so nobody pays for what they cannot read
       costPlugin(readCostRules(supergraphSdl), config.cost, costStats),
       auditPlugin({ audit }), // after every plugin that shapes the operation or the answer
@@ -146,14 +149,9 @@ export function createGateway({
     mode: pq.mode,
     trusted,
     bypassRoles: pq.bypassRoles,
-    bypassClients: pq.bypassClients,
     logUnknown: logUnknownOperation,
   };
-  const prepare = async (body: unknown, req: IncomingMessage) => {
-    const { principal } = await context(req);
-    const client = req.headers['apollographql-client-name'];
-    return resolvePersistedQuery(body, principal, typeof client === 'string' ? client : undefined, pqOptions);
-  };
+  const prepare = async (body: unknown, req: IncomingMessage) => resolvePersistedQuery(body, (await context(req)).principal, pqOptions);
   let loaded = false;
   const handler = createHttpHandler(server, {
     context,

@@ -1,7 +1,9 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, maxHeaderSize, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { type ApolloServer, type BaseContext, HeaderMap } from '@apollo/server';
 import { GraphQLError } from 'graphql';
+import { ERROR_STATUS, type ErrorCode } from './errors.js';
 import { requestIdsOf } from './request-id.js';
 import { withServerSpan } from './tracing.js';
 
@@ -48,6 +50,16 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
+/**
+ * RFC 6750 section 3: a 401 names the scheme the caller must use and, when a token was sent, says
+ * it was refused (no description: which check failed is of use only to an attacker).
+ */
+function challenge(req: IncomingMessage, res: ServerResponse): void {
+  if (res.statusCode === 401 && !res.hasHeader('www-authenticate')) {
+    res.setHeader('www-authenticate', req.headers.authorization ? 'Bearer error="invalid_token"' : 'Bearer');
+  }
+}
+
 /** A Node request handler serving an Apollo Server, with health and other plain routes beside it. */
 export function createHttpHandler<C extends BaseContext>(
   server: ApolloServer<C>,
@@ -72,9 +84,23 @@ export function createHttpHandler<C extends BaseContext>(
     if (url.pathname !== graphqlPath) return sendJson(res, 404, { errors: [{ message: 'Not found', extensions: { code: 'NOT_FOUND' } }] });
     let body: unknown;
     if (req.method === 'POST') {
+      // GraphQL over HTTP: a POST body is JSON. Anything else is refused before it is read; the
+      // media type is compared whole ("text/plain; x=application/json" is text/plain).
+      const type = req.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+      if (type !== 'application/json') {
+        res.setHeader('accept-post', 'application/json');
+        res.setHeader('connection', 'close'); // the unread body is not drained for a next request
+        return sendJson(res, 415, {
+          errors: [
+            {
+              message: 'A GraphQL request body must be sent as content-type: application/json',
+              extensions: { code: 'UNSUPPORTED_MEDIA_TYPE' },
+            },
+          ],
+        });
+      }
       const raw = await readBody(req, maxBodyBytes);
-      const type = req.headers['content-type'] ?? '';
-      if (type.includes('application/json') && raw.length > 0) {
+      if (raw.length > 0) {
         try {
           body = JSON.parse(raw);
         } catch {
@@ -100,7 +126,9 @@ export function createHttpHandler<C extends BaseContext>(
       } catch (error) {
         if (!(error instanceof GraphQLError)) throw error;
         const { http, ...extensions } = error.extensions as { http?: { status?: number } };
-        return sendJson(res, http?.status ?? 400, { errors: [{ message: error.message, extensions }] });
+        res.statusCode = http?.status ?? 400;
+        challenge(req, res);
+        return sendJson(res, res.statusCode, { errors: [{ message: error.message, extensions }] });
       }
       if (req.method === 'GET' && body && typeof body === 'object') {
         // A resolved GET goes on as a POST-shaped body; Apollo Server reads the search string for GETs.
@@ -117,6 +145,7 @@ export function createHttpHandler<C extends BaseContext>(
     });
     for (const [name, value] of response.headers) res.setHeader(name, value);
     res.statusCode = response.status ?? 200;
+    challenge(req, res);
     if (response.body.kind === 'complete') {
       res.end(response.body.string);
     } else {
@@ -165,6 +194,59 @@ function searchFromQuery(body: Record<string, unknown>): string {
     params.set(name, typeof value === 'string' ? value : JSON.stringify(value));
   }
   return `?${params}`;
+}
+
+const REASON_PHRASES: Partial<Record<number, string>> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  413: 'Content Too Large',
+  431: 'Request Header Fields Too Large',
+};
+
+/** What a request Node's parser refused is told, by the parser's error code. */
+function clientErrorAnswer(code: string | undefined): { code: ErrorCode; message: string } {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return { code: 'HEADERS_TOO_LARGE', message: `The request's headers exceed ${maxHeaderSize} bytes` };
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return { code: 'PAYLOAD_TOO_LARGE', message: "The request body's chunk extensions are too large" };
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return { code: 'REQUEST_TIMEOUT', message: 'The request did not arrive in time' };
+    default:
+      // Never the parser's own words: they quote the offending bytes.
+      return { code: 'BAD_REQUEST', message: 'The request is not valid HTTP/1.1 (request line, header names and values, framing)' };
+  }
+}
+
+/**
+ * Node answers requests it cannot parse (a NUL or a bare CR in a header, a bad Content-Length,
+ * oversized headers) with a bare status line and no body. This answers them as every other refusal
+ * is answered, a small coded JSON error with its status, then closes the connection: after a
+ * framing error nothing more on it can be trusted. Mirrors Node's own rule for when an answer may
+ * be written at all: the socket is writable and no response has begun on it.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const answer = clientErrorAnswer(error.code);
+  const status = ERROR_STATUS[answer.code];
+  const body = JSON.stringify({ errors: [{ message: answer.message, extensions: { code: answer.code } }] });
+  socket.end(
+    `HTTP/1.1 ${status} ${REASON_PHRASES[status] ?? 'Error'}\r\n` +
+      'content-type: application/json; charset=utf-8\r\n' +
+      `content-length: ${Buffer.byteLength(body)}\r\n` +
+      'cache-control: no-store\r\n' +
+      'connection: close\r\n\r\n' +
+      body,
+  );
+  // A peer that does not read its answer does not keep the socket.
+  const timer = setTimeout(() => socket.destroy(), 5_000);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  socket.once('finish', () => socket.destroy());
 }
 
 export interface Listening {
@@ -218,6 +300,7 @@ export function listen(
     server.closeAllConnections();
     await closed;
   };
+  server.on('clientError', answerClientError);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

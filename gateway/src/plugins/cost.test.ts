@@ -9,6 +9,7 @@ const SDL = `
     patients(first: Int): [Patient!]! @listSize(slicingArguments: ["first"], assumedSize: 50)
     search(first: Int): Conn! @cost(weight: 10) @listSize(slicingArguments: ["first"], sizedFields: ["edges"], assumedSize: 20, requireOneSlicingArgument: false)
     plain: [Patient!]!
+    recent(first: Int = 4): [Patient!]! @listSize(slicingArguments: ["first"], requireOneSlicingArgument: false)
     find(where: Where): Patient
   }
   input Where { a: Inner c: [Inner!] }
@@ -47,8 +48,43 @@ describe('cost estimates, worked by hand', () => {
   });
 
   it('reads slicing arguments from variables, and says which', () => {
-    expect(estimate('query($n: Int) { patients(first: $n) { name } }', { n: 12 })).toEqual({ cost: 12, slicingVariables: ['n'] });
+    expect(estimate('query($n: Int) { patients(first: $n) { name } }', { n: 12 })).toEqual({
+      cost: 12,
+      slicingVariables: ['n'],
+      unsliced: [],
+    });
     expect(estimate('query($n: Int) { patients(first: $n) { name } }', {}).cost).toBe(50);
+  });
+
+  it('prices a left-out variable by its default, and a null one by the assumed size', () => {
+    const query = 'query($n: Int = 7) { patients(first: $n) { name } }';
+    expect(estimate(query, {}).cost).toBe(7);
+    expect(estimate(query, { n: null }).cost).toBe(50);
+    expect(estimate(query, { n: 3 }).cost).toBe(3);
+    expect(estimate('query($n: Int = null) { patients(first: $n) { name } }', {}).cost).toBe(50);
+  });
+
+  it("prices an argument left out by the field's own default", () => {
+    expect(estimate('{ recent { id } }').cost).toBe(4);
+    expect(estimate('query($n: Int) { recent(first: $n) { id } }', {}).cost).toBe(4);
+    expect(estimate('{ recent(first: 2) { id } }').cost).toBe(2);
+  });
+});
+
+describe('requireOneSlicingArgument', () => {
+  it.each([
+    ['no slicing argument', '{ patients { name } }', {}, ['Query.patients']],
+    ['a literal', '{ patients(first: 2) { name } }', {}, []],
+    ['a literal null', '{ patients(first: null) { name } }', {}, ['Query.patients']],
+    ['a variable left out without a default', 'query($n: Int) { patients(first: $n) { name } }', {}, ['Query.patients']],
+    ['a variable given', 'query($n: Int) { patients(first: $n) { name } }', { n: 3 }, []],
+    ['a variable given as null', 'query($n: Int) { patients(first: $n) { name } }', { n: null }, ['Query.patients']],
+    ['a variable left out with a default', 'query($n: Int = 3) { patients(first: $n) { name } }', {}, []],
+    ['a nested list in a fragment', '{ patients(first: 1) { ...N } } fragment N on Patient { notes { id } }', {}, ['Patient.notes']],
+    ['a field that does not require one', '{ search { edges { cursor } } }', {}, []],
+    ['a list without slicing arguments', '{ patients(first: 1) { allergies { id } } }', {}, []],
+  ])('%s', (_, query, variables, unsliced) => {
+    expect(estimate(query, variables).unsliced).toEqual(unsliced);
   });
 
   it('counts what was actually returned', () => {

@@ -1,10 +1,11 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { counter, histogram, type Role } from '@healthgraph/platform';
+import { counter, histogram, type Role, requestError } from '@healthgraph/platform';
 import {
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
   GraphQLError,
+  type GraphQLField,
   type GraphQLNamedType,
   type GraphQLSchema,
   getNamedType,
@@ -69,6 +70,13 @@ interface Walk {
   rules: CostRules;
   fragments: Map<string, FragmentDefinitionNode>;
   mutation: boolean;
+  variables: Record<string, unknown>;
+  /** The operation's variable definitions: a variable left out takes its default value. */
+  defaults: Map<string, ValueNode | undefined>;
+  /** Variables read as slicing arguments. */
+  read: Set<string>;
+  /** Fields whose @listSize requires exactly one slicing argument and did not get it. */
+  unsliced: Set<string>;
 }
 
 function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
@@ -77,41 +85,70 @@ function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode
   return fragments;
 }
 
-/** The list size a field's slicing arguments ask for, or its assumed size. Records the variables it read. */
+const integer = (value: unknown): number | null | undefined =>
+  value === null ? null : typeof value === 'number' && Number.isInteger(value) ? value : undefined;
+
+/**
+ * The value a slicing argument will have when the field runs, as GraphQL coerces it: a literal, a
+ * variable's value, a left-out variable's default, else the argument's own default. `null` (given
+ * as null) and `undefined` (not given, or not an integer: refused later by coercion) both mean no
+ * size was asked for.
+ */
+function slicingValue(walk: Walk, field: FieldNode, definition: GraphQLField<unknown, unknown>, name: string): number | null | undefined {
+  const value = field.arguments?.find((a) => a.name.value === name)?.value;
+  if (value?.kind === Kind.VARIABLE) {
+    const variable = value.name.value;
+    walk.read.add(variable);
+    if (Object.hasOwn(walk.variables, variable)) return integer(walk.variables[variable]);
+    const fallback = walk.defaults.get(variable);
+    if (fallback) return fallback.kind === Kind.NULL ? null : intOf(fallback);
+  } else if (value) {
+    return value.kind === Kind.NULL ? null : intOf(value);
+  }
+  // Not given (or a variable left out without a default): the argument's own default, if any.
+  return integer(definition.args.find((a) => a.name === name)?.defaultValue);
+}
+
+/** The list size a field's slicing arguments ask for, or its assumed size; notes a field that needed exactly one and did not get it. */
 function sliceSize(
+  walk: Walk,
+  parent: GraphQLNamedType,
   rule: CostRule | undefined,
   field: FieldNode,
-  variables: Record<string, unknown>,
-  read: Set<string>,
+  definition: GraphQLField<unknown, unknown> | undefined,
 ): number | undefined {
   const listSize = rule?.listSize;
-  if (!listSize) return undefined;
+  if (!listSize || !definition) return undefined;
   const sizes = listSize.slicingArguments.flatMap((name) => {
-    const value = field.arguments?.find((a) => a.name.value === name)?.value;
-    if (!value) return [];
-    if (value.kind === Kind.VARIABLE) {
-      read.add(value.name.value);
-      const given = variables[value.name.value];
-      return typeof given === 'number' && Number.isInteger(given) ? [given] : [];
-    }
-    const literal = intOf(value);
-    return literal === undefined ? [] : [literal];
+    const size = slicingValue(walk, field, definition, name);
+    return typeof size === 'number' ? [size] : [];
   });
+  // IBM cost spec: with requireOneSlicingArgument, exactly one slicing argument must have a value.
+  if (listSize.requireOneSlicingArgument && listSize.slicingArguments.length > 0 && sizes.length !== 1) {
+    walk.unsliced.add(`${parent.name}.${field.name.value}`);
+  }
   return sizes.length > 0 ? Math.max(0, ...sizes) : listSize.assumedSize;
 }
 
 function fieldWeight(
-  walk: Walk,
+  walk: Pick<Walk, 'rules'>,
   parent: GraphQLNamedType,
   field: FieldNode,
-): { weight: number; rule: CostRule | undefined; type: GraphQLNamedType | undefined; list: boolean } {
-  if (!isObjectType(parent) && !isInterfaceType(parent)) return { weight: 0, rule: undefined, type: undefined, list: false };
+): {
+  weight: number;
+  rule: CostRule | undefined;
+  type: GraphQLNamedType | undefined;
+  list: boolean;
+  definition: GraphQLField<unknown, unknown> | undefined;
+} {
+  if (!isObjectType(parent) && !isInterfaceType(parent))
+    return { weight: 0, rule: undefined, type: undefined, list: false, definition: undefined };
   const definition = parent.getFields()[field.name.value];
-  if (!definition) return { weight: 0, rule: undefined, type: undefined, list: false };
+  if (!definition) return { weight: 0, rule: undefined, type: undefined, list: false, definition: undefined };
   const rule = walk.rules.get(`${parent.name}.${field.name.value}`);
   const type = getNamedType(definition.type);
   const weight = rule?.weight ?? (isCompositeType(type) ? 1 : 0);
-  return { weight, rule, type, list: isListType(getNullableType(definition.type)) };
+  return { weight, rule, type, list: isListType(getNullableType(definition.type)), definition };
 }
 
 /** Input objects cost 1 each (nested ones too), lists the sum of their items, scalars nothing. */
@@ -133,11 +170,21 @@ function argumentsCost(field: FieldNode, variables: Record<string, unknown>): nu
   return (field.arguments ?? []).reduce((n, argument) => n + ofNode(argument.value), 0);
 }
 
+/** What an operation is estimated to cost before it runs. */
+export interface CostEstimate {
+  cost: number;
+  /** The variables the estimate read as slicing arguments (an estimate holds for these values only). */
+  slicingVariables: string[];
+  /** `Type.field` of every list whose @listSize requires exactly one slicing argument and did not get one. */
+  unsliced: string[];
+}
+
 /**
  * The static cost of an operation before it runs: each object costs 1 (or its @cost weight), each
- * scalar 0, and a list multiplies the cost of one item by its size: the slicing argument's value,
- * else @listSize's assumed size, else 10. sizedFields carry a connection's slicing argument to its
- * `edges`. Fragments are memoised per size context, so their repetition cannot blow up the walk.
+ * scalar 0, and a list multiplies the cost of one item by its size: the slicing argument's value
+ * (a left-out variable counts with its default), else @listSize's assumed size, else 10.
+ * sizedFields carry a connection's slicing argument to its `edges`. Fragments are memoised per
+ * size context, so their repetition cannot blow up the walk.
  */
 export function estimateCost(
   schema: GraphQLSchema,
@@ -145,17 +192,25 @@ export function estimateCost(
   document: DocumentNode,
   operation: OperationDefinitionNode,
   variables: Record<string, unknown> = {},
-) {
-  const walk: Walk = { schema, rules, fragments: fragmentsOf(document), mutation: operation.operation === 'mutation' };
-  const read = new Set<string>();
+): CostEstimate {
+  const walk: Walk = {
+    schema,
+    rules,
+    fragments: fragmentsOf(document),
+    mutation: operation.operation === 'mutation',
+    variables,
+    defaults: new Map((operation.variableDefinitions ?? []).map((d) => [d.variable.name.value, d.defaultValue])),
+    read: new Set(),
+    unsliced: new Set(),
+  };
   const memo = new Map<string, number>();
   const cost = (set: SelectionSetNode, parent: GraphQLNamedType, sized: ReadonlyMap<string, number> | undefined): number => {
     let total = 0;
     for (const selection of set.selections) {
       if (selection.kind === Kind.FIELD) {
         if (selection.name.value.startsWith('__')) continue;
-        const { weight, rule, type, list } = fieldWeight(walk, parent, selection);
-        const size = sliceSize(rule, selection, variables, read);
+        const { weight, rule, type, list, definition } = fieldWeight(walk, parent, selection);
+        const size = sliceSize(walk, parent, rule, selection, definition);
         const multiplier = list ? (sized?.get(selection.name.value) ?? size ?? DEFAULT_LIST_SIZE) : 1;
         const childSized = rule?.listSize?.sizedFields.length
           ? new Map(rule.listSize.sizedFields.map((name) => [name, size ?? DEFAULT_LIST_SIZE]))
@@ -183,7 +238,8 @@ export function estimateCost(
   const base = walk.mutation ? MUTATION_BASE : 0;
   return {
     cost: root ? Math.min(base + cost(operation.selectionSet, root, undefined), Number.MAX_SAFE_INTEGER) : 0,
-    slicingVariables: [...read].sort(),
+    slicingVariables: [...walk.read].sort(),
+    unsliced: [...walk.unsliced].sort(),
   };
 }
 
@@ -195,7 +251,7 @@ export function actualCost(
   operation: OperationDefinitionNode,
   data: unknown,
 ): number {
-  const walk: Walk = { schema, rules, fragments: fragmentsOf(document), mutation: operation.operation === 'mutation' };
+  const walk = { rules, fragments: fragmentsOf(document), mutation: operation.operation === 'mutation' };
   const cost = (set: SelectionSetNode, parent: GraphQLNamedType, value: unknown, spreads: ReadonlySet<string>): number => {
     if (!value || typeof value !== 'object') return 0;
     const record = value as Record<string, unknown>;
@@ -240,6 +296,8 @@ export interface CostStats {
 }
 
 const CACHE_LIMIT = 5_000;
+/** Distinct slicing-variable values remembered per operation. */
+const VALUES_LIMIT = 100;
 
 const costMetrics = {
   cost: histogram(
@@ -252,13 +310,26 @@ const costMetrics = {
 };
 
 /**
+ * A variable's value as the estimate saw it: left out and given as null price differently (a
+ * left-out variable takes its default), so they must not share a cache entry.
+ */
+const valuesKey = (names: readonly string[], variables: Record<string, unknown>) =>
+  JSON.stringify(names.map((name) => (Object.hasOwn(variables, name) ? [variables[name]] : [])));
+
+/**
  * Prices every operation before any subgraph is called (on the document already stripped of fields
- * the caller may not read) and, in enforce mode, refuses one over the caller's role budget. Reports
- * estimated and actual cost in the response extensions when the request asks
- * (`"extensions": { "cost": true }`). Estimates are cached per operation and slicing-variable values.
+ * the caller may not read) and, in enforce mode, refuses one over the caller's role budget. The
+ * budget holds for a whole HTTP request: the operations of a batch spend one budget together.
+ * Refuses a list field whose @listSize requires one slicing argument and gets none (in either
+ * mode: it is the field's contract, not a budget). Reports estimated and actual cost in the
+ * response extensions when the request asks (`"extensions": { "cost": true }`). Estimates are
+ * cached per operation (document and operation name) and slicing-variable values.
  */
 export function costPlugin(rules: CostRules, { mode, budgets }: CostOptions, stats: CostStats): ApolloServerPlugin<GatewayContext> {
-  const cache = new Map<string, { variables: string[]; costs: Map<string, number> }>();
+  const cache = new Map<string, { variables: string[]; estimates: Map<string, CostEstimate> }>();
+  // What each HTTP request has spent so far. Apollo Server hands every operation of a batch its own
+  // shallow copy of the context, but the same request head; the head is made anew per HTTP request.
+  const spent = new WeakMap<object, number>();
   return {
     async requestDidStart() {
       let estimated = 0;
@@ -272,32 +343,54 @@ export function costPlugin(rules: CostRules, { mode, budgets }: CostOptions, sta
           const operation = getOperationAST(document, operationName);
           if (!operation) return;
           const variables = (request.variables ?? {}) as Record<string, unknown>;
-          const known = cache.get(queryHash);
-          const valuesKey = (names: string[]) => JSON.stringify(names.map((name) => variables[name] ?? null));
-          let cost = known?.costs.get(valuesKey(known.variables));
-          if (cost === undefined) {
-            const estimate = estimateCost(schema, rules, document, operation, variables);
-            cost = estimate.cost;
+          // One document may hold several operations: each has its own price.
+          const key = `${queryHash}:${operation.name?.value ?? ''}`;
+          const known = cache.get(key);
+          let estimate = known?.estimates.get(valuesKey(known.variables, variables));
+          if (!estimate) {
+            estimate = estimateCost(schema, rules, document, operation, variables);
             if (cache.size >= CACHE_LIMIT) cache.clear();
-            const entry = known ?? { variables: estimate.slicingVariables, costs: new Map<string, number>() };
-            entry.costs.set(valuesKey(entry.variables), cost);
-            cache.set(queryHash, entry);
+            const entry = known ?? { variables: estimate.slicingVariables, estimates: new Map<string, CostEstimate>() };
+            if (entry.estimates.size >= VALUES_LIMIT) entry.estimates.clear();
+            entry.estimates.set(valuesKey(entry.variables, variables), estimate);
+            cache.set(key, entry);
           }
+          if (estimate.unsliced.length > 0) {
+            const field = estimate.unsliced[0]!;
+            const slicing = rules.get(field)?.listSize?.slicingArguments ?? [];
+            throw requestError(
+              'BAD_USER_INPUT',
+              `The list field ${field} needs exactly one of its slicing arguments (${slicing.join(', ')}) to say how many items to return`,
+              { field },
+            );
+          }
+          const cost = estimate.cost;
           estimated = cost;
           budget = budgets[contextValue.principal.role];
           stats.operations++;
           stats.estimatedTotal += cost;
           costMetrics.cost.observe({ kind: 'estimated' }, cost);
-          if (mode === 'enforce' && cost > budget) {
+          const shared = request.http?.headers ?? contextValue;
+          const before = spent.get(shared) ?? 0;
+          const total = Math.min(before + cost, Number.MAX_SAFE_INTEGER);
+          if (mode === 'enforce' && total > budget) {
             stats.rejected++;
             costMetrics.rejections.inc();
             throw new GraphQLError(
-              `The operation is estimated to cost ${cost}, over this role's budget of ${budget}: ask for fewer items or fewer fields`,
+              before > 0
+                ? `The operations of this request are estimated to cost ${total} together (this one ${cost}), over this role's budget of ${budget}: send fewer or smaller operations`
+                : `The operation is estimated to cost ${cost}, over this role's budget of ${budget}: ask for fewer items or fewer fields`,
               {
-                extensions: { code: 'COST_ESTIMATED_TOO_EXPENSIVE', cost: { estimated: cost, budget }, http: { status: 400 } },
+                extensions: {
+                  code: 'COST_ESTIMATED_TOO_EXPENSIVE',
+                  cost: before > 0 ? { estimated: cost, requestTotal: total, budget } : { estimated: cost, budget },
+                  http: { status: 400 },
+                },
               },
             );
           }
+          // Only what is let through is spent: a refused operation runs nothing.
+          spent.set(shared, total);
         },
         async willSendResponse({ schema, operationName, request, response }) {
           const document = priced;
