@@ -1,4 +1,4 @@
-import { applyMigrations, type Database, isEmpty, openDatabase, seedDatabase } from '@healthgraph/db';
+import { applyMigrations, type Database, isEmpty, openDatabase, printSeedProgress, seedDatabase } from '@healthgraph/db';
 import { join } from 'node:path';
 import { AuditLog, type Config, internalTokenKey, type Listening, openCache, type ScopedCache, type Subgraph } from '@healthgraph/kit';
 import { createAppointmentsSubgraph } from '@healthgraph/appointments/server';
@@ -113,7 +113,7 @@ export async function startStack({ config, db: given, seedPatients = config.seed
   };
   try {
     await applyMigrations(db.adapterFactory);
-    if (seedPatients > 0 && (await isEmpty(db.prisma))) await seedDatabase(db.prisma, { patients: seedPatients });
+    if (seedPatients > 0 && (await isEmpty(db.prisma))) await seedDatabase(db.prisma, { patients: seedPatients, onProgress: printSeedProgress() });
     audit = new AuditLog(db.prisma, { spillPath: join(config.auditSpillDir, 'audit-spill-stack.jsonl') });
     await audit.replaySpill();
     subgraphs = await startSubgraphs({ config, db, ephemeralPorts, batching, cache, audit, log });
