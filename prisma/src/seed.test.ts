@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from './database.js';
 import { applyMigrations } from './migrate.js';
-import { DEFAULT_ANCHOR, planSeed, SEED_TABLES, SEEDED, seedDatabase, type SeedOptions, type SeedProgress, type SeedTable } from './seed.js';
+import { DEFAULT_ANCHOR, FAMILY_NAMES, planSeed, SEED_TABLES, SEEDED, seedDatabase, type SeedOptions, type SeedProgress, type SeedTable } from './seed.js';
 
 const DAY = 86_400_000;
 
@@ -125,6 +125,13 @@ describe('a seeded database', () => {
       expect(labelledMeds).toBeGreaterThan(labelled * 0.5);
       expect(labelledMeds).toBeLessThan(labelled);
       expect(await count(db, `SELECT count(*) AS n FROM "ClinicalNote" WHERE sensitivity <> 'NONE'`)).toBe(labelled);
+    });
+
+    it('draws family names from a long tail, from very common to rare', async () => {
+      const names = await rows<{ name: string; n: number }>(db, `SELECT "familyName" AS name, count(*)::int AS n FROM (SELECT "familyName" FROM "Patient" UNION ALL SELECT "familyName" FROM "Provider") x GROUP BY 1 ORDER BY 2 DESC`);
+      expect(names.filter((row) => !FAMILY_NAMES.includes(row.name))).toEqual([]);
+      expect(names[0]!.n).toBeGreaterThan(20);
+      expect(names.filter((row) => row.n === 1).length).toBeGreaterThan(200);
     });
 
     it('restricts about 3% of unlabelled medications and conditions', async () => {

@@ -54,9 +54,18 @@ const GIVEN = [
 const COMMON_FAMILY = ['Garcia', 'Smith', 'Nguyen', 'Okafor', 'Muller', 'Rossi', 'Kim', 'Patel', 'Haddad', 'Kowalski', 'Silva', 'Johnson', 'Tanaka', 'Cohen', 'Dubois', 'Ivanova', 'Mensah', 'Larsen', 'Reyes', 'Novak', 'Brown', 'Ali', 'Chen', 'Fischer', 'Moreau', 'Singh', 'Lopez', 'Walker', 'Sato', 'Abebe'];
 // Compound surnames give the long tail a real name index has to cope with: rare names next to very common ones.
 const FAMILY_STEMS = ['Ash', 'Black', 'Brad', 'Brook', 'Cald', 'Carr', 'Craw', 'Dal', 'Dun', 'Ell', 'Fair', 'Garn', 'Hal', 'Hart', 'Hol', 'Kend', 'Kings', 'Lang', 'Lind', 'Mar', 'Mill', 'Moor', 'North', 'Oak', 'Pem', 'Quen', 'Rad', 'Red', 'Ros', 'Sher', 'Stan', 'Stock', 'Thorn', 'Ul', 'Vane', 'Wal', 'Wes', 'Whit', 'Wood', 'Yar'];
+const FAMILY_MIDDLES = ['en', 'ing', 'er', 'ow', 'ey', 'am', 'ar', 'is'];
 const FAMILY_ENDINGS = ['ley', 'ton', 'wood', 'field', 'ford', 'well', 'by', 'worth', 'ham', 'ridge', 'stone', 'berg'];
-/** Most common first: the generator picks low indexes far more often (see `familyName`). */
-const FAMILY = [...COMMON_FAMILY, ...FAMILY_STEMS.flatMap((stem) => FAMILY_ENDINGS.map((ending) => stem + ending))];
+/**
+ * Most common first: the generator picks low indexes far more often (see `familyName`), down to
+ * about 1 in 9,000 for the last. Written out here for reference; the SQL composes the same names
+ * from the parts, since looking one up in a 4,000-element text array costs a walk over the array.
+ */
+export const FAMILY_NAMES: readonly string[] = [
+  ...COMMON_FAMILY,
+  ...FAMILY_STEMS.flatMap((stem) => FAMILY_ENDINGS.map((ending) => stem + ending)),
+  ...FAMILY_STEMS.flatMap((stem) => FAMILY_MIDDLES.flatMap((middle) => FAMILY_ENDINGS.map((ending) => stem + middle + ending))),
+];
 const SPECIALTIES: readonly [string, string][] = [
   ['Family Medicine', 'Primary Care'], ['Internal Medicine', 'Primary Care'], ['Cardiology', 'Heart Center'],
   ['Psychiatry', 'Behavioral Health'], ['Endocrinology', 'Medicine'], ['Infectious Disease', 'Medicine'],
@@ -198,7 +207,16 @@ export function planSeed({ patients = 2000, providers, appointmentsPerPatient = 
   const pid = (p: string) => `'pat-' || ${pad(p, 6)}`;
   const vid = (m: string) => `'prv-' || ${pad(`${m} + 1`, 4)}`;
   /** Family names: index = L * u^2 for a uniform u, so the first names are common and the compound ones form a long tail. */
-  const familyName = (hv: string) => `${textArray(FAMILY)}[1 + ((((${hv}) % 65536) * ((${hv}) % 65536) * ${FAMILY.length}) >> 32)::int]`;
+  const familyName = (hv: string) => {
+    const i = `((((${hv}) % 65536) * ((${hv}) % 65536) * ${FAMILY_NAMES.length}) >> 32)`;
+    const two = COMMON_FAMILY.length;
+    const three = two + FAMILY_STEMS.length * FAMILY_ENDINGS.length;
+    const E = FAMILY_ENDINGS.length;
+    const part = (items: readonly string[], index: string) => `${textArray(items)}[1 + (${index})::int]`;
+    return `(CASE WHEN ${i} < ${two} THEN ${part(COMMON_FAMILY, i)}
+      WHEN ${i} < ${three} THEN ${part(FAMILY_STEMS, `(${i} - ${two}) / ${E}`)} || ${part(FAMILY_ENDINGS, `(${i} - ${two}) % ${E}`)}
+      ELSE ${part(FAMILY_STEMS, `(${i} - ${three}) / ${E * FAMILY_MIDDLES.length}`)} || ${part(FAMILY_MIDDLES, `(${i} - ${three}) / ${E} % ${FAMILY_MIDDLES.length}`)} || ${part(FAMILY_ENDINGS, `(${i} - ${three}) % ${E}`)} END)`;
+  };
 
   // Appointment slots: every weekday of the window, 16 a day, numbered 0..S-1.
   const weekdays: number[] = [];
