@@ -5,6 +5,7 @@ export * from './http.js';
 export * from './internal-token.js';
 export * from './loader.js';
 export * from './pagination.js';
+export * from './name-search.js';
 export * from './principal.js';
 export * from './scalars.js';
 export * from './subgraph.js';

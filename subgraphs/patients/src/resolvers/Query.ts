@@ -1,5 +1,5 @@
 import type { Prisma } from '@healthgraph/db';
-import { afterNameCursor, badUserInput, forbidden, nameCursorOf, notFound, pageSize, toConnection, visiblePatientsWhere } from '@healthgraph/kit';
+import { afterNameCursor, badUserInput, forbidden, nameCursorOf, nameSearchWhere, notFound, pageSize, toConnection, visiblePatientsWhere } from '@healthgraph/kit';
 import type { Context } from '../server.js';
 
 interface Page {
@@ -38,13 +38,10 @@ export const Query = {
     const { name, birthDate, mrn } = args;
     // Minimum necessary: no open-ended listing of every patient; a search names what it looks for.
     if (!name?.trim() && !birthDate && !mrn?.trim()) throw badUserInput('name', 'give at least one of name, birthDate or mrn');
-    if (name && name.length > 100) throw badUserInput('name', 'must be at most 100 characters');
+    const nameTerms = nameSearchWhere(name);
     const scope = visiblePatientsWhere(context.principal);
     if (!scope) throw forbidden('this role may not search patients');
-    const filters: Prisma.PatientWhereInput[] = [scope];
-    for (const term of (name ?? '').trim().split(/\s+/).filter(Boolean)) {
-      filters.push({ OR: [{ givenName: { startsWith: term, mode: 'insensitive' } }, { familyName: { startsWith: term, mode: 'insensitive' } }] });
-    }
+    const filters: Prisma.PatientWhereInput[] = [scope, ...nameTerms];
     if (birthDate) filters.push({ birthDate });
     if (mrn?.trim()) filters.push({ mrn: mrn.trim() });
     return patientPage(context, { AND: filters }, args);

@@ -1,5 +1,5 @@
 import type { Prisma } from '@healthgraph/db';
-import { afterNameCursor, badUserInput, nameCursorOf, notFound, pageSize, toConnection } from '@healthgraph/kit';
+import { afterNameCursor, badUserInput, nameCursorOf, nameSearchWhere, notFound, pageSize, toConnection } from '@healthgraph/kit';
 import type { Context } from '../server.js';
 
 interface SearchArgs {
@@ -18,12 +18,8 @@ export const Query = {
 
   searchProviders: async (_: unknown, { name, specialty, first, after }: SearchArgs, { data }: Context) => {
     const size = pageSize(first);
-    if (name && name.length > 100) throw badUserInput('name', 'must be at most 100 characters');
+    const filters: Prisma.ProviderWhereInput[] = nameSearchWhere(name);
     if (specialty && specialty.length > 100) throw badUserInput('specialty', 'must be at most 100 characters');
-    const filters: Prisma.ProviderWhereInput[] = [];
-    for (const term of (name ?? '').trim().split(/\s+/).filter(Boolean)) {
-      filters.push({ OR: [{ givenName: { startsWith: term, mode: 'insensitive' } }, { familyName: { startsWith: term, mode: 'insensitive' } }] });
-    }
     if (specialty?.trim()) filters.push({ specialty: { equals: specialty.trim(), mode: 'insensitive' } });
     const afterCursor = afterNameCursor(after);
     if (afterCursor) filters.push(afterCursor);
