@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from './database.js';
 import { applyMigrations } from './migrate.js';
-import { DEFAULT_ANCHOR, FAMILY_NAMES, planSeed, SEED_TABLES, SEEDED, seedDatabase, type SeedOptions, type SeedProgress, type SeedTable } from './seed.js';
+import { DEFAULT_ANCHOR, FAMILY_NAMES, hash32, hashSql, planSeed, SEED_TABLES, SEEDED, seedDatabase, type SeedOptions, type SeedProgress, type SeedTable } from './seed.js';
 
 const DAY = 86_400_000;
 
@@ -79,6 +79,14 @@ describe('a seeded database', () => {
   afterAll(async () => {
     await db?.close();
     await other?.close();
+  });
+
+  it('computes the same hash in SQL as in JavaScript, without bigint overflow', async () => {
+    const keys = [0, 1, 2, 63, 64, 65_535, 999_999 * 64 + 49, 2 ** 31 - 1, 2 ** 32 - 1, 2 ** 32, 6_400_000_000];
+    for (const seed of [0, 42, 0xffffffff]) {
+      const [row] = await rows<{ h: string[] }>(db, `SELECT ARRAY[${keys.map((key) => `(${hashSql(seed, 7, `${key}::bigint`)})::text`).join(', ')}] AS h`);
+      expect(row!.h.map(Number)).toEqual(keys.map((key) => hash32(seed, 7, key)));
+    }
   });
 
   describe('sizes', () => {

@@ -134,7 +134,12 @@ function streamConstant(seed: number, stream: number): number {
   return mix32((seed ^ Math.imul(stream, 0x9e3779b9)) >>> 0);
 }
 
-/** JavaScript twin of the SQL hash: `hash(seed, stream, key)`, in [0, 2^32). */
+/** hash(seed, stream, key) in [0, 2^32) as a SQL bigint expression; `key` is a bigint expression of the row. */
+export function hashSql(seed: number, stream: number, key: string): string {
+  return mixSql(`((((${key}) & 4294967295) * 1540483477 + ${streamConstant(seed, stream)}) & 4294967295)`);
+}
+
+/** {@link hashSql} in JavaScript, for the constants the plan derives from the seed. */
 export function hash32(seed: number, stream: number, key: number): number {
   const x0 = Number(((BigInt(key) & M32) * 1540483477n + BigInt(streamConstant(seed, stream))) & M32);
   return mix32(x0);
@@ -202,8 +207,7 @@ export function planSeed({ patients = 2000, providers, appointmentsPerPatient = 
   const ADATE = `DATE '${isoDate(anchorDay)}'`;
   const days = (n: string) => `(${n}) * INTERVAL '1 day'`;
   const minutes = (n: string) => `(${n}) * INTERVAL '1 minute'`;
-  /** hash(stream, key) as SQL; `key` is a bigint expression of the row. */
-  const h = (stream: number, key: string) => mixSql(`((((${key}) & 4294967295) * 1540483477 + ${streamConstant(s32, stream)}) & 4294967295)`);
+  const h = (stream: number, key: string) => hashSql(s32, stream, key);
   const pid = (p: string) => `'pat-' || ${pad(p, 6)}`;
   const vid = (m: string) => `'prv-' || ${pad(`${m} + 1`, 4)}`;
   /** Family names: index = L * u^2 for a uniform u, so the first names are common and the compound ones form a long tail. */
