@@ -10,7 +10,7 @@ export interface SeedOptions {
   seed?: number;
   /** The day the data is centred on: appointments run from 180 days before to 90 days after. */
   anchor?: Date;
-  /** Called after every statement with the rows written so far to one table, and once more when it is complete. */
+  /** Called after every statement: the rows written so far to one table (`done` on its last), then each index or foreign key rebuilt. */
   onProgress?: (progress: SeedProgress) => void;
 }
 
