@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
@@ -47,7 +48,8 @@ export async function openDatabase({ url, dataDir = DEFAULT_PGLITE_DIR, poolSize
   } else {
     kind = 'pglite';
     if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
-    const pglite = await PGlite.create(dataDir);
+    // pg_trgm backs the name-search indexes (migration name_search_trigram): PGlite loads contrib extensions only when asked.
+    const pglite = await PGlite.create(dataDir, { extensions: { pg_trgm } });
     adapterFactory = new PrismaPGlite(pglite);
     closeDriver = () => pglite.close();
   }

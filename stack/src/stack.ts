@@ -1,5 +1,5 @@
 import { createAppointmentsSubgraph } from '@healthgraph/appointments';
-import { applyMigrations, type Database, isEmpty, openDatabase, seedDatabase } from '@healthgraph/db';
+import { applyMigrations, type Database, isEmpty, openDatabase, printSeedProgress, seedDatabase } from '@healthgraph/db';
 import { createGateway } from '@healthgraph/gateway';
 import type { SubgraphName } from '@healthgraph/gateway/compose';
 import { openCache, type Policy, type ScopedCache, type Subgraph, type SubgraphConfig } from '@healthgraph/kit';
@@ -173,7 +173,8 @@ export async function startStack({
   };
   try {
     await applyMigrations(db.adapterFactory);
-    if (seedPatients > 0 && (await isEmpty(db.prisma))) await seedDatabase(db.prisma, { patients: seedPatients });
+    if (seedPatients > 0 && (await isEmpty(db.prisma)))
+      await seedDatabase(db.prisma, { patients: seedPatients, onProgress: printSeedProgress() });
     audit = await openAuditLog(db.prisma, config, 'stack');
     subgraphs = await startSubgraphs({ config, db, ephemeralPorts, batching, audit, log, walls });
     gateway = await createGateway({

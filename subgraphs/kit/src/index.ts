@@ -6,6 +6,7 @@ export * from './context.js';
 export * from './field-rules.js';
 export * from './loader.js';
 export * from './metrics.js';
+export * from './name-search.js';
 export * from './pagination.js';
 export * from './policy.js';
 export * from './run-subgraph.js';

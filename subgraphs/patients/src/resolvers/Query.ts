@@ -1,5 +1,5 @@
 import type { Prisma } from '@healthgraph/db';
-import { afterNameCursor, nameCursorOf, pageSize, toConnection } from '@healthgraph/kit';
+import { afterNameCursor, nameCursorOf, nameSearchWhere, pageSize, toConnection } from '@healthgraph/kit';
 import { badUserInput, forbidden, notFound } from '@healthgraph/platform';
 import type { Context } from '../context.js';
 
@@ -48,19 +48,14 @@ export const Query = {
     }
     // Minimum necessary: no open-ended listing of every patient; a search names what it looks for.
     if (!name?.trim() && !birthDate && !mrn?.trim()) throw badUserInput('name', 'give at least one of name, birthDate or mrn');
-    if (name && name.length > 100) throw badUserInput('name', 'must be at most 100 characters');
+    const nameTerms = nameSearchWhere(name);
     // Break-glass is for the one patient in front of the clinician: a search must identify them, and lists a handful.
     if (policy.search.criteria === 'identifying' && !mrn?.trim() && !(name?.trim() && birthDate)) {
       audit.denied(null, 'Patient', 'Query.searchPatients');
       throw badUserInput('mrn', 'break-glass search needs an MRN, or a name together with a birth date');
     }
     if (!policy.search.paging && args.after) throw badUserInput('after', 'break-glass search does not page further: narrow the search');
-    const filters: Prisma.PatientWhereInput[] = [scope];
-    for (const term of (name ?? '').trim().split(/\s+/).filter(Boolean)) {
-      filters.push({
-        OR: [{ givenName: { startsWith: term, mode: 'insensitive' } }, { familyName: { startsWith: term, mode: 'insensitive' } }],
-      });
-    }
+    const filters: Prisma.PatientWhereInput[] = [scope, ...nameTerms];
     if (birthDate) filters.push({ birthDate });
     if (mrn?.trim()) filters.push({ mrn: mrn.trim() });
     return patientPage(context, { AND: filters }, { ...args, first: Math.min(pageSize(args.first), policy.search.maxResults) });

@@ -1,5 +1,5 @@
 import type { Prisma } from '@healthgraph/db';
-import { afterNameCursor, nameCursorOf, pageSize, toConnection } from '@healthgraph/kit';
+import { afterNameCursor, escapeLikePattern, nameCursorOf, nameSearchWhere, pageSize, toConnection } from '@healthgraph/kit';
 import { badUserInput, notFound } from '@healthgraph/platform';
 import type { Context } from '../context.js';
 
@@ -19,15 +19,10 @@ export const Query = {
 
   searchProviders: async (_: unknown, { name, specialty, first, after }: SearchArgs, { data }: Context) => {
     const size = pageSize(first);
-    if (name && name.length > 100) throw badUserInput('name', 'must be at most 100 characters');
+    const filters: Prisma.ProviderWhereInput[] = nameSearchWhere(name);
     if (specialty && specialty.length > 100) throw badUserInput('specialty', 'must be at most 100 characters');
-    const filters: Prisma.ProviderWhereInput[] = [];
-    for (const term of (name ?? '').trim().split(/\s+/).filter(Boolean)) {
-      filters.push({
-        OR: [{ givenName: { startsWith: term, mode: 'insensitive' } }, { familyName: { startsWith: term, mode: 'insensitive' } }],
-      });
-    }
-    if (specialty?.trim()) filters.push({ specialty: { equals: specialty.trim(), mode: 'insensitive' } });
+    // An insensitive equals is an ILIKE: the value is matched literally, never as a pattern.
+    if (specialty?.trim()) filters.push({ specialty: { equals: escapeLikePattern(specialty.trim()), mode: 'insensitive' } });
     const afterCursor = afterNameCursor(after);
     if (afterCursor) filters.push(afterCursor);
     const rows = await data.prisma.provider.findMany({
