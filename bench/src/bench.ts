@@ -220,7 +220,7 @@ async function startOurGateway(name: string, subgraphs: SubgraphSet): Promise<{ 
     SUBGRAPH_TOKEN_SECRET: subgraphTokenSecret,
     PQ_MODE: 'safelist',
     COST_MODE: 'enforce',
-    AUDIT_SPILL_DIR: scratch,
+    AUDIT_JOURNAL_DIR: scratch,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
   };
   if (config.databaseUrl) Object.assign(env, { NODE_ENV: 'production', DATABASE_URL: config.databaseUrl });
@@ -419,11 +419,13 @@ try {
   const lookupResults = await phase('patient lookup', VARIANTS, 'lookup', Number(flags['lookup-connections']));
 
   // ---- N+1: the schedule probe through an in-process gateway, cache off so the loaders are what is counted.
+  // Its 500-appointment day is over a clinician's cost budget on purpose: this phase counts SQL, so cost is measured, not enforced.
   log('N+1 scaling...');
   const nPlusOne: NPlusOneRow[] = [];
+  const probeConfig = { ...hostConfig, cost: { ...hostConfig.cost, mode: 'measure' as const } };
   const scaling = {
     dataloader: await startStack({
-      config: hostConfig,
+      config: probeConfig,
       db,
       seedPatients: 0,
       ephemeralPorts: true,
@@ -432,7 +434,7 @@ try {
       log: quiet,
     }),
     naive: await startStack({
-      config: hostConfig,
+      config: probeConfig,
       db,
       seedPatients: 0,
       ephemeralPorts: true,

@@ -16,7 +16,7 @@ export interface ScheduleFixture {
 export const SCHEDULE_PROBE = `query DaySchedule($provider: ID!, $date: Date!) {
   provider(id: $provider) {
     name { text }
-    schedule(date: $date) {
+    schedule(date: $date, first: 500) {
       start
       provider { name { text } }
       patient { name { text } allergies { code { display } } vitals(last: 1) { value unit } }
