@@ -37,28 +37,56 @@ const week = () => {
 
 /** Who uses each trusted operation, with the variables it is run with. */
 const USES: Record<string, { callers: Caller[]; variables: () => Promise<Record<string, unknown>> | Record<string, unknown> }> = {
+  AddAllergy: {
+    callers: [clinician],
+    variables: () => ({
+      input: { patientId: SEEDED.patient, code: '91936005', display: 'Penicillin', reaction: 'Hives', idempotencyKey: key() },
+    }),
+  },
   AuditTrail: { callers: [auditor], variables: () => ({ patientId: SEEDED.patient, first: 5 }) },
   AvailableSlots: { callers: [patient, scheduler], variables: () => ({ provider: SEEDED.clinician, ...week() }) },
   BillingAppointments: { callers: [billing], variables: () => ({ id: SEEDED.patient, first: 5 }) },
   BookAppointment: { callers: [patient, scheduler], variables: async () => ({ input: await bookable() }) },
   CancelAppointment: { callers: [patient, scheduler], variables: async () => ({ id: await booked() }) },
+  GrantConsent: {
+    callers: [patient],
+    variables: () => ({ input: { providerId: SEEDED.clinician, label: 'PSY', idempotencyKey: key() } }),
+  },
   ClinicianPanel: { callers: [clinician], variables: () => ({ first: 10 }) },
   DaySchedule: { callers: [clinician, scheduler], variables: () => ({ provider: SEEDED.clinician, date: '2026-11-02' }) },
   EmergencyChart: { callers: [breakGlass, emergency, clinician], variables: () => ({ id: SEEDED.psyPatient }) },
   MyAccessLog: { callers: [patient], variables: () => ({ first: 5 }) },
+  MyConsents: { callers: [patient], variables: () => ({ includeInactive: true }) },
   MyAppointments: { callers: [patient], variables: () => ({ first: 5 }) },
   MyRecord: { callers: [patient], variables: () => ({}) },
   PatientChart: { callers: [clinician], variables: () => ({ id: SEEDED.patient }) },
   PatientNotes: { callers: [clinician], variables: () => ({ id: SEEDED.patient, first: 5 }) },
   PatientSummary: { callers: [clinician, scheduler, billing, breakGlass], variables: () => ({ id: SEEDED.patient }) },
+  RecordVitals: {
+    callers: [clinician],
+    variables: () => ({
+      input: { patientId: SEEDED.patient, readings: [{ code: '8867-4', value: 72, unit: '/min' }], idempotencyKey: key() },
+    }),
+  },
+  RevokeConsent: { callers: [patient], variables: async () => ({ id: await granted(), idempotencyKey: key() }) },
   SearchPatients: { callers: [scheduler, billing], variables: () => ({ name: 'a', first: 5 }) },
   SearchProviders: {
     callers: [clinician, patient, scheduler, billing, auditor],
     variables: () => ({ specialty: 'Family Medicine', first: 5 }),
   },
+  UpdateContact: { callers: [scheduler], variables: () => ({ patientId: SEEDED.patient, input: { phone: '+1-555-0101' } }) },
+  UpdateMyContact: { callers: [patient], variables: () => ({ input: { email: 'portal.user@example.org' }, idempotencyKey: key() }) },
 };
 
 let keys = 0;
+const key = () => `trusted-${Date.now()}-${++keys}`;
+/** A fresh consent of the seeded patient, to revoke. */
+async function granted() {
+  const { body } = await stack.query(patient, 'mutation($input: GrantConsentInput!) { grantConsent(input: $input) { id } }', {
+    input: { providerId: SEEDED.otherClinician, label: 'HIV', idempotencyKey: key() },
+  });
+  return (body.data!.grantConsent as { id: string }).id;
+}
 /** A free slot of the seeded clinician, as booking input. */
 async function bookable() {
   const { body } = await stack.query(
@@ -71,7 +99,7 @@ async function bookable() {
     patientId: SEEDED.patient,
     providerId: SEEDED.clinician,
     start: slots[keys % slots.length]!.start,
-    idempotencyKey: `trusted-${Date.now()}-${++keys}`,
+    idempotencyKey: key(),
   };
 }
 /** A fresh booking of the seeded patient, to cancel. */

@@ -14,6 +14,10 @@ export const SCOPES = [
   'appointments:write', // booking and cancelling
   'audit:read', // the whole audit trail
   'audit:self', // one's own accounting of disclosures
+  'patient:contact:write', // changing phone, e-mail, address
+  'consent:manage', // a patient granting and revoking consent to their labelled records (45 CFR 164.522, 42 CFR Part 2)
+  'consent:read', // a clinician reading which labels a patient consented to share with them
+  'clinical:write', // recording vital signs and allergies
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 
@@ -21,9 +25,26 @@ const ALL_APPOINTMENTS: Scope[] = ['appointments:read', 'appointments:reason', '
 
 /** What a role may ever hold. */
 const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
-  PATIENT: ['patient:demographics', 'patient:contact', 'clinical:emergency', 'clinical:full', ...ALL_APPOINTMENTS, 'audit:self'],
-  CLINICIAN: ['patient:demographics', 'patient:contact', 'clinical:emergency', 'clinical:full', ...ALL_APPOINTMENTS],
-  SCHEDULER: ['patient:demographics', 'patient:contact', ...ALL_APPOINTMENTS],
+  PATIENT: [
+    'patient:demographics',
+    'patient:contact',
+    'clinical:emergency',
+    'clinical:full',
+    ...ALL_APPOINTMENTS,
+    'audit:self',
+    'patient:contact:write',
+    'consent:manage',
+  ],
+  CLINICIAN: [
+    'patient:demographics',
+    'patient:contact',
+    'clinical:emergency',
+    'clinical:full',
+    ...ALL_APPOINTMENTS,
+    'consent:read',
+    'clinical:write',
+  ],
+  SCHEDULER: ['patient:demographics', 'patient:contact', ...ALL_APPOINTMENTS, 'patient:contact:write'],
   BILLING: ['patient:demographics', 'patient:contact', 'appointments:read'],
   ADMIN: [],
   AUDITOR: ['audit:read'],
@@ -31,10 +52,22 @@ const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
 
 /** What a purpose of use needs (minimum necessary, 45 CFR 164.502(b)). */
 const PURPOSE_SCOPES: Record<Purpose, readonly Scope[]> = {
-  TREAT: ['patient:demographics', 'patient:contact', 'clinical:emergency', 'clinical:full', ...ALL_APPOINTMENTS, 'audit:self'],
-  ETREAT: ['patient:demographics', 'patient:contact', 'clinical:emergency', 'clinical:full', ...ALL_APPOINTMENTS],
+  TREAT: [
+    'patient:demographics',
+    'patient:contact',
+    'clinical:emergency',
+    'clinical:full',
+    ...ALL_APPOINTMENTS,
+    'audit:self',
+    'patient:contact:write',
+    'consent:manage',
+    'consent:read',
+    'clinical:write',
+  ],
+  // Emergency treatment reads what it needs; clinical writes are recorded under TREAT.
+  ETREAT: ['patient:demographics', 'patient:contact', 'clinical:emergency', 'clinical:full', ...ALL_APPOINTMENTS, 'consent:read'],
   HPAYMT: ['patient:demographics', 'patient:contact', 'appointments:read'],
-  HOPERAT: ['patient:demographics', 'patient:contact', ...ALL_APPOINTMENTS, 'audit:read', 'audit:self'],
+  HOPERAT: ['patient:demographics', 'patient:contact', ...ALL_APPOINTMENTS, 'audit:read', 'audit:self', 'patient:contact:write'],
   // Break-glass: who the patient is and what could harm them now; nothing else.
   BTG: ['patient:demographics', 'clinical:emergency'],
 };

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ApolloServerPlugin } from '@apollo/server';
-import { type AuditInput, type AuditLog, holdResponse, isPhiType, PHI_TYPES, requestError } from '@healthgraph/platform';
+import { type AuditInput, type AuditLog, discloses, holdResponse, isPhiType, PHI_TYPES, requestError } from '@healthgraph/platform';
 import {
   type DocumentNode,
   type FieldNode,
@@ -72,7 +72,8 @@ function hiddenSelections(schema: GraphQLSchema, type: GraphQLNamedType): FieldN
   if (isAbstractType(type)) selections.push(field('type', '__typename'));
   const phi = isPhiType(type.name) || (isAbstractType(type) && schema.getPossibleTypes(type).some((t) => isPhiType(t.name)));
   if (phi && fields.id) selections.push(field('id', 'id'));
-  if (type.name === 'Appointment') selections.push(field('patient', 'patient', [field('id', 'id')]));
+  const kind = isPhiType(type.name) ? PHI_TYPES[type.name] : undefined;
+  if ((kind === 'patientField' || kind === 'envelope') && fields.patient) selections.push(field('patient', 'patient', [field('id', 'id')]));
   const node = phiNodeOf(type);
   if (node) selections.push(field('node', 'node', hiddenSelections(schema, node)));
   const edge = phiEdgeOf(type);
@@ -144,7 +145,8 @@ function patientOf(type: string, value: Data, enclosing: string | null): string 
   switch (PHI_TYPES[type]) {
     case 'self':
       return typeof idOf(value) === 'string' ? (idOf(value) as string) : enclosing;
-    case 'patientField': {
+    case 'patientField':
+    case 'envelope': {
       const patient = idOf(value[hidden('patient')]);
       return typeof patient === 'string' ? patient : enclosing;
     }
@@ -187,7 +189,7 @@ export function disclosuresIn(schema: GraphQLSchema, document: DocumentNode, ope
     const typename = value[hidden('type')];
     const concrete = (typeof typename === 'string' ? schema.getType(typename) : declared) as GraphQLCompositeType;
     const patient = patientOf(concrete.name, value, enclosing);
-    const phi = isPhiType(concrete.name);
+    const phi = discloses(concrete.name);
     const node = phiNodeOf(concrete);
     const visit = (selections: SelectionSetNode) => {
       for (const selection of selections.selections) {

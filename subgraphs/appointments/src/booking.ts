@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { type Appointment, Prisma } from '@healthgraph/db';
-import { BOOKING, loadAll, type ScopedData } from '@healthgraph/kit';
+import type { Appointment } from '@healthgraph/db';
+import { BOOKING, idempotencyKeyOf, loadAll, type ScopedData, isViolation as violation } from '@healthgraph/kit';
 import { auditInTransaction, badUserInput, forbidden, idempotencyKeyReused, notFound, slotUnavailable } from '@healthgraph/platform';
 import { findSlot } from './slots.js';
 
@@ -11,12 +11,6 @@ export interface BookAppointmentInput {
   reason?: string | null;
   idempotencyKey: string;
 }
-
-/** Idempotency keys: what a client library makes (UUIDs, ULIDs and the like). */
-const KEY = /^[A-Za-z0-9._:-]{8,128}$/;
-
-const violation = (error: unknown, code: string, column: string) =>
-  error instanceof Prisma.PrismaClientKnownRequestError && error.code === code && JSON.stringify(error.meta ?? {}).includes(column);
 
 /** After a committed change, no replica may serve a view of what it changed (the care team included). */
 function invalidateAfter(data: ScopedData, appointment: Appointment): Promise<void> {
@@ -59,8 +53,7 @@ async function mayScheduleFor(data: ScopedData, patientId: string, coordinate: s
  */
 export async function bookAppointment(data: ScopedData, input: BookAppointmentInput): Promise<Appointment> {
   const { prisma, principal, policy } = data;
-  const key = input.idempotencyKey.trim();
-  if (!KEY.test(key)) throw badUserInput('input.idempotencyKey', 'must be 8 to 128 letters, digits, ".", "_", ":" or "-"');
+  const key = idempotencyKeyOf(input.idempotencyKey, 'input.idempotencyKey');
   if (input.reason && input.reason.length > 500) throw badUserInput('input.reason', 'must be at most 500 characters');
   await mayScheduleFor(data, input.patientId, 'Mutation.bookAppointment');
 

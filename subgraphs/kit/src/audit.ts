@@ -39,12 +39,18 @@ export class RequestAudit {
    * The event of a write, to be stored in the write's own transaction (auditInTransaction), so a
    * write and its record commit together: `coordinate` names the mutation, `fields` what it set.
    */
-  written(patientId: string, resourceType: string, coordinate: string, id: string, fields: readonly string[] = []): AuditInput {
+  written(
+    patientId: string,
+    resourceType: string,
+    coordinate: string,
+    id: string | readonly string[],
+    fields: readonly string[] = [],
+  ): AuditInput {
     return {
       ...this.actor(),
       patientId,
       resourceType,
-      resourceIds: [id],
+      resourceIds: typeof id === 'string' ? [id] : [...id].sort(),
       fieldPaths: [coordinate, ...fields.map((field) => `${resourceType}.${field}`)].sort(),
       outcome: 'WRITTEN',
     };

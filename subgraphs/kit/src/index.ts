@@ -4,6 +4,7 @@ export * from './cache.js';
 export * from './config.js';
 export * from './context.js';
 export * from './field-rules.js';
+export * from './idempotency.js';
 export * from './loader.js';
 export * from './metrics.js';
 export * from './name-search.js';

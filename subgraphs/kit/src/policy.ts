@@ -75,6 +75,9 @@ const activeMembershipSql = (alias: string) =>
 export function activeConsent(now: Date): Prisma.ConsentWhereInput {
   return { revokedAt: null, OR: [{ validUntil: null }, { validUntil: { gt: now } }] };
 }
+/** The same rule for one consent row already read. */
+export const consentInForce = (consent: { revokedAt: Date | null; validUntil: Date | null }, now = new Date()): boolean =>
+  consent.revokedAt === null && (consent.validUntil === null || consent.validUntil.getTime() > now.getTime());
 const activeConsentSql = (alias: string) =>
   Sql.sql`${Sql.raw(`${alias}."revokedAt"`)} IS NULL AND (${Sql.raw(`${alias}."validUntil"`)} IS NULL OR ${Sql.raw(`${alias}."validUntil"`)} > now())`;
 
@@ -120,6 +123,14 @@ export interface Policy {
   readonly shareable: boolean;
   /** Stage 7, actions. */
   readonly mayWriteAppointments: boolean;
+  /** Whether the caller may change this patient's phone, e-mail and address (the patient themself, the front desk). */
+  mayUpdateContact(patientId: string): boolean;
+  /** Whether the caller may grant and revoke consents to their own labelled records (the patient themself). */
+  readonly mayManageConsent: boolean;
+  /** Whether the caller may read which labels a patient consented to share with them (a clinician, about themself only). */
+  readonly mayReadConsentsToSelf: boolean;
+  /** Whether the caller may record clinical rows (vitals, allergies) for the patients it reaches through a care relationship. */
+  readonly mayWriteClinical: boolean;
   readonly mayListCareTeam: boolean;
   readonly mayReadOwnAccessLog: boolean;
   readonly search: SearchRule;
@@ -206,6 +217,12 @@ export function policyFor(principal: Principal): Policy {
     shareable: !breakGlass,
     // Break-glass reaches emergency data, not the scheduling desk: it holds no appointments:write scope.
     mayWriteAppointments: scopes.has('appointments:write') && reach !== 'none',
+    mayUpdateContact: (patientId) =>
+      scopes.has('patient:contact:write') && (reach === 'all' || (reach === 'self' && patientId === principal.sub)),
+    mayManageConsent: reach === 'self' && scopes.has('consent:manage'),
+    mayReadConsentsToSelf: reach === 'careTeam' && scopes.has('consent:read'),
+    // Clinical rows are written by the patient's own care team, treating them (break-glass reads, never writes).
+    mayWriteClinical: reach === 'careTeam' && scopes.has('clinical:write'),
     mayListCareTeam: reach === 'careTeam',
     mayReadOwnAccessLog: reach === 'self' && scopes.has('audit:self'),
     search,

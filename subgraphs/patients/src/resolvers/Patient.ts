@@ -1,4 +1,6 @@
 import type { Patient as PatientColumns } from '@healthgraph/db';
+import { LABELS, loadAll } from '@healthgraph/kit';
+import { forbidden } from '@healthgraph/platform';
 import type { Context } from '../context.js';
 
 /** A cached patient view: the id and the columns the caller's scopes disclose. */
@@ -18,4 +20,13 @@ export const Patient = {
       : null,
   careTeam: async (p: PatientRow, _: unknown, { loaders }: Context) =>
     (await loaders.careTeamByPatientId.load(p.id)).map((id) => ({ __typename: 'Provider', id })),
+  /** The labels this patient consented to share with the calling clinician: their own consents only, never the list. */
+  consentedLabels: async (p: PatientRow, _: unknown, { data }: Context) => {
+    if (!data.policy.mayReadConsentsToSelf) {
+      data.audit.denied(p.id, 'Patient', 'Patient.consentedLabels');
+      throw forbidden('a clinician reads the labels a patient consented to share with them');
+    }
+    const [labels] = await loadAll(data.consentedLabels, [p.id]);
+    return LABELS.filter((label) => labels!.has(label));
+  },
 };
