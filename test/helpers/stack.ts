@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SeedOptions } from '@healthgraph/db';
+import type { Database, SeedOptions } from '@healthgraph/db';
 import type { Purpose, Role } from '@healthgraph/platform';
 import {
   type StackConfig as Config,
@@ -19,6 +19,8 @@ let stacks = 0;
 
 export interface TestStack extends Stack {
   config: Config;
+  /** The Redis key space its caches share (a replica of it uses the same). */
+  redisPrefix: string;
   /** POSTs a GraphQL operation to the gateway as the given caller (or with raw headers). */
   query(
     as: Caller | { headers: Record<string, string> } | null,
@@ -75,6 +77,7 @@ export async function startTestStack({
   const config = testConfig();
   const db = await createTestDatabase(seed);
   // Each stack its own key space: test files run side by side on different databases.
+  const redisPrefix = `${config.redis.prefix}-${++stacks}`;
   const stack = await startStack({
     config,
     db,
@@ -83,9 +86,21 @@ export async function startTestStack({
     batching,
     log,
     cache: { ...config.cache, ...cache },
-    redis: { ...config.redis, prefix: `${config.redis.prefix}-${++stacks}` },
+    redis: { ...config.redis, prefix: redisPrefix },
     walls,
   });
+  return {
+    ...withClient(stack, config),
+    redisPrefix,
+    async close() {
+      await stack.close();
+      await db.close();
+    },
+  };
+}
+
+/** A stack with the test client's helpers. */
+function withClient(stack: Stack, config: Config): Omit<TestStack, 'redisPrefix'> {
   const token = (caller: Caller) => mintDevToken(config.jwt, caller);
   return {
     ...stack,
@@ -98,11 +113,24 @@ export async function startTestStack({
       const response = await fetch(stack.gatewayUrl, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
       return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse['body'] };
     },
-    async close() {
-      await stack.close();
-      await db.close();
-    },
   };
+}
+
+/**
+ * Another replica of a test stack: its own four subgraph servers, caches (their own in-process
+ * level) and gateway, over the same database and the same Redis key space, as a second pod would
+ * be. `prisma` replaces its database client (a test that slows one replica's reads).
+ */
+export async function startReplica(of: TestStack, { prisma }: { prisma?: Database['prisma'] } = {}): Promise<TestStack> {
+  const stack = await startStack({
+    config: of.config,
+    db: prisma ? { ...of.db, prisma } : of.db,
+    seedPatients: 0,
+    ephemeralPorts: true,
+    cache: of.config.cache,
+    redis: { ...of.config.redis, prefix: of.redisPrefix },
+  });
+  return { ...withClient(stack, of.config), redisPrefix: of.redisPrefix };
 }
 
 /** The error codes in a response, for compact assertions. */
