@@ -27,7 +27,7 @@ function holdable<T extends object>(prisma: T, model: string) {
           return async (...args: unknown[]) => {
             const rows = await fn.apply(delegate, args);
             // The query has run (it read the rows as they were); its answer arrives only when released.
-            if (gate.hold) {
+            if (gate.hold !== undefined) {
               gate.entered?.();
               await gate.hold;
             }
