@@ -103,6 +103,7 @@ export const PATIENT_FIELDS = [
   { coordinate: 'Patient.address', selection: 'address { city }' },
   { coordinate: 'Patient.bloodType', selection: 'bloodType' },
   { coordinate: 'Patient.careTeam', selection: 'careTeam { id }' },
+  { coordinate: 'Patient.consentedLabels', selection: 'consentedLabels' },
   { coordinate: 'Patient.appointments', selection: 'appointments(first: 100) { edges { node { id } } }' },
   { coordinate: 'Appointment.reason', selection: 'appointments(first: 100) { edges { node { id reason } } }', via: 'Patient.appointments' },
   { coordinate: 'Patient.allergies', selection: 'allergies { id }', kind: 'allergies' as const },
