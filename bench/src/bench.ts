@@ -37,7 +37,7 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '5' },
     'n1-repeats': { type: 'string', default: '20' },
-    variants: { type: 'string', default: 'gateway,hive,naive,subgraph' },
+    variants: { type: 'string', default: 'gateway,queued,hive,naive,subgraph' },
     /** Write a V8 CPU profile of each of this gateway's processes into this folder. */
     profile: { type: 'string' },
     out: { type: 'string', default: join(ROOT, 'bench/results') },
@@ -204,7 +204,13 @@ async function startProcess(
   return child;
 }
 
-async function startOurGateway(name: string, subgraphs: SubgraphSet): Promise<{ url: string; pid: number }> {
+/**
+ * One of our gateways in its own process, configured as production. `auditQueued` runs the
+ * benchmark baseline that does not wait for audit events to be durable (production refuses it, so
+ * that process runs with NODE_ENV=test, which has production's runtime behaviour otherwise:
+ * introspection off, error details hidden, the same explicit settings).
+ */
+async function startOurGateway(name: string, subgraphs: SubgraphSet, { auditQueued = false } = {}): Promise<{ url: string; pid: number }> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -223,7 +229,8 @@ async function startOurGateway(name: string, subgraphs: SubgraphSet): Promise<{ 
     AUDIT_JOURNAL_DIR: scratch,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
   };
-  if (config.databaseUrl) Object.assign(env, { NODE_ENV: 'production', DATABASE_URL: config.databaseUrl });
+  if (auditQueued) env.AUDIT_MODE = 'queued';
+  if (config.databaseUrl) Object.assign(env, { NODE_ENV: auditQueued ? 'test' : 'production', DATABASE_URL: config.databaseUrl });
   else {
     // Production needs PostgreSQL; on the embedded database the gateway gets the production settings
     // one by one, and its own scratch database for the refusals it audits itself.
@@ -276,6 +283,9 @@ const chosen = new Set(flags.variants.split(','));
 log('starting gateways...');
 const ours = await startOurGateway('gateway', production);
 const naiveGateway = chosen.has('naive') ? await startOurGateway('naive-gateway', naive) : { url: '', pid: undefined };
+const queuedGateway = chosen.has('queued')
+  ? await startOurGateway('queued-gateway', production, { auditQueued: true })
+  : { url: '', pid: undefined };
 const hive = chosen.has('hive') ? await startHive(production) : { url: '', pid: undefined };
 
 interface Variant {
@@ -288,6 +298,14 @@ interface Variant {
 }
 const ALL_VARIANTS: Variant[] = [
   { name: 'gateway', label: 'this gateway (production)', target: 'gateway', url: ours.url, pid: ours.pid, cache: production.cache },
+  {
+    name: 'queued',
+    label: 'this gateway, audit not awaited',
+    target: 'gateway',
+    url: queuedGateway.url,
+    pid: queuedGateway.pid,
+    cache: production.cache,
+  },
   { name: 'hive', label: 'Hive Gateway 2.15.1', target: 'hive', url: hive.url, pid: hive.pid, cache: production.cache },
   {
     name: 'naive',

@@ -163,6 +163,7 @@ export function renderMarkdown(report: BenchReport): string {
   const mine = byName(report.mix, 'gateway')!;
   const hive = byName(report.mix, 'hive');
   const naive = byName(report.mix, 'naive');
+  const queued = byName(report.mix, 'queued');
   const lookupMine = byName(report.lookup, 'gateway')!;
   const direct = byName(report.lookup, 'subgraph');
   const lines = [
@@ -184,6 +185,9 @@ export function renderMarkdown(report: BenchReport): string {
       : '',
     hive && mine.gatewayCpuMsPerOperation && hive.gatewayCpuMsPerOperation
       ? `- Hive Gateway, CPU per operation in the gateway process: ${ratio(mine.gatewayCpuMsPerOperation, hive.gatewayCpuMsPerOperation)} (below 1 is cheaper)`
+      : '',
+    queued
+      ? `- itself with audit events not awaited (the cost of durability): throughput ${ratio(mine.throughput, queued.throughput)}, p50 ${ratio(mine.latency.p50, queued.latency.p50)}, p99 ${ratio(mine.latency.p99, queued.latency.p99)}`
       : '',
     naive
       ? `- the naive stack: throughput ${ratio(mine.throughput, naive.throughput)}, SQL statements per operation ${mine.sqlPerOperation.toFixed(2)} vs ${naive.sqlPerOperation.toFixed(2)}`
