@@ -473,7 +473,7 @@ try {
         const response = await fetch(scaling[which].gatewayUrl, {
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-          body: JSON.stringify({ query: SCHEDULE_PROBE, variables: { provider: N1_PROVIDER, date } }),
+          body: JSON.stringify({ query: SCHEDULE_PROBE, variables: { provider: N1_PROVIDER, date, first: appointments } }),
         });
         const body = (await response.json()) as { data?: { provider: { schedule: unknown[] } }; errors?: unknown };
         if (body.errors || body.data?.provider.schedule.length !== appointments)

@@ -13,10 +13,10 @@ export interface ScheduleFixture {
  * A clinician's day, reading each patient's allergies and latest vitals from the records
  * subgraph: the shape that costs one statement per appointment without batching.
  */
-export const SCHEDULE_PROBE = `query DaySchedule($provider: ID!, $date: Date!) {
+export const SCHEDULE_PROBE = `query DaySchedule($provider: ID!, $date: Date!, $first: Int = 100) {
   provider(id: $provider) {
     name { text }
-    schedule(date: $date, first: 500) {
+    schedule(date: $date, first: $first) {
       start
       provider { name { text } }
       patient { name { text } allergies { code { display } } vitals(last: 1) { value unit } }
