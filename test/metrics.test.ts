@@ -26,12 +26,15 @@ describe('Prometheus metrics', () => {
   it('are scraped from the gateway and every subgraph after real requests, without PHI', async () => {
     const clinician = { role: 'CLINICIAN' as const, sub: SEEDED.clinician };
     const token = await stack.token(clinician);
-    const send = (body: object) =>
-      fetch(stack.gatewayUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify(body),
-      });
+    // Each answer is read whole: fetch resolves at the headers, and the metrics below count work the body waits for.
+    const send = async (body: object) =>
+      (
+        await fetch(stack.gatewayUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify(body),
+        })
+      ).text();
     await send({ query: chart.body, operationName: 'PatientChart', variables: { id: SEEDED.patient } });
     await send({ query: chart.body, operationName: 'PatientChart', variables: { id: SEEDED.patient } });
     // A client-chosen operation name (here carrying an MRN-like value) must never become a label.
