@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { SEEDED } from '@healthgraph/db';
-import { DEFAULT_MANIFEST_PATH } from '@healthgraph/gateway/persisted-queries';
+import { DEFAULT_MANIFEST_PATH, TrustedOperations } from '@healthgraph/gateway/persisted-queries';
 import { startDefaultMetrics } from '@healthgraph/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from './helpers/stack.js';
@@ -12,9 +11,7 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.close());
 
-const chart = (JSON.parse(readFileSync(DEFAULT_MANIFEST_PATH, 'utf8')) as { operations: { name: string; body: string }[] }).operations.find(
-  (o) => o.name === 'PatientChart',
-)!;
+const chart = new TrustedOperations(DEFAULT_MANIFEST_PATH).named('PatientChart')!;
 
 /** The value of one sample line, e.g. value(text, 'healthgraph_errors_total{service="gateway",code="NOT_FOUND"}'). */
 function value(text: string, sample: string): number {

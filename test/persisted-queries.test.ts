@@ -7,7 +7,7 @@ import { createPersistedQueryLink } from '@apollo/client/link/persisted-queries'
 import { generatePersistedQueryIdsFromManifest } from '@apollo/persisted-query-lists';
 import { SEEDED } from '@healthgraph/db';
 import { createGateway } from '@healthgraph/gateway';
-import { DEFAULT_MANIFEST_PATH } from '@healthgraph/gateway/persisted-queries';
+import { DEFAULT_MANIFEST_PATH, TrustedOperations } from '@healthgraph/gateway/persisted-queries';
 import type { Listening } from '@healthgraph/platform';
 import type { StackConfig as Config } from '@healthgraph/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ import { countStatements } from './helpers/database.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-const manifest = JSON.parse(readFileSync(DEFAULT_MANIFEST_PATH, 'utf8')) as { operations: { id: string; name: string; body: string }[] };
+const manifest = { operations: [...new TrustedOperations(DEFAULT_MANIFEST_PATH).operations] };
 const op = (name: string) => manifest.operations.find((o) => o.name === name)!;
 
 let stack: TestStack;

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { SEEDED } from '@healthgraph/db';
-import { DEFAULT_MANIFEST_PATH } from '@healthgraph/gateway/persisted-queries';
+import { DEFAULT_MANIFEST_PATH, TrustedOperations } from '@healthgraph/gateway/persisted-queries';
 import { startTracing } from '@healthgraph/platform';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,9 +17,7 @@ afterAll(async () => {
   await stopTracing?.();
 });
 
-const chart = (JSON.parse(readFileSync(DEFAULT_MANIFEST_PATH, 'utf8')) as { operations: { name: string; body: string }[] }).operations.find(
-  (o) => o.name === 'PatientChart',
-)!;
+const chart = new TrustedOperations(DEFAULT_MANIFEST_PATH).named('PatientChart')!;
 const CLIENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 
 describe('OpenTelemetry tracing (when configured)', () => {

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { SEEDED } from '@healthgraph/db';
-import { DEFAULT_MANIFEST_PATH } from '@healthgraph/gateway/persisted-queries';
+import { DEFAULT_MANIFEST_PATH, TrustedOperations } from '@healthgraph/gateway/persisted-queries';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Caller, startTestStack, type TestStack } from './helpers/stack.js';
 
@@ -16,7 +15,7 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.close());
 
-const manifest = JSON.parse(readFileSync(DEFAULT_MANIFEST_PATH, 'utf8')) as { operations: { id: string; name: string }[] };
+const manifest = { operations: [...new TrustedOperations(DEFAULT_MANIFEST_PATH).operations] };
 const clinician: Caller = { role: 'CLINICIAN', sub: SEEDED.clinician };
 const patient: Caller = { role: 'PATIENT', sub: SEEDED.patient };
 const scheduler: Caller = { role: 'SCHEDULER', sub: 'staff-scheduler-1' };

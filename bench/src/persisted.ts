@@ -4,10 +4,9 @@
  * alternate in short rounds on the same stack, so a noisy machine weighs on both alike.
  * It measures; it asserts nothing.
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { applyMigrations, isEmpty, openDatabase, SEEDED, seedDatabase } from '@healthgraph/db';
-import { DEFAULT_MANIFEST_PATH } from '@healthgraph/gateway/persisted-queries';
+import { DEFAULT_MANIFEST_PATH, TrustedOperations } from '@healthgraph/gateway/persisted-queries';
 import { loadStackConfig as loadConfig, mintDevToken, startStack } from '@healthgraph/stack';
 import { Agent, request } from 'undici';
 import { quantile as nearestRank } from './report.js';
@@ -33,7 +32,7 @@ const stack = await startStack({
   redis: { ...config.redis, prefix: `bench-pq-${process.pid}` },
 });
 
-const manifest = JSON.parse(readFileSync(DEFAULT_MANIFEST_PATH, 'utf8')) as { operations: { id: string; name: string; body: string }[] };
+const manifest = { operations: [...new TrustedOperations(DEFAULT_MANIFEST_PATH).operations] };
 const operation = manifest.operations.find((o) => o.name === values.operation)!;
 const token = await mintDevToken(config.jwt, { role: 'CLINICIAN', sub: SEEDED.clinician });
 const variables = { id: SEEDED.patient };

@@ -59,6 +59,12 @@ export class TrustedOperations {
     return this.byId.size;
   }
 
+  /** The trusted operation of this name (names are unique in a manifest). */
+  named(name: string): ManifestOperation | undefined {
+    for (const operation of this.byId.values()) if (operation.name === name) return operation;
+    return undefined;
+  }
+
   /** Reads the manifest; a malformed file keeps the previous list (and says why). */
   load(): void {
     if (!existsSync(this.path)) return;
