@@ -1,3 +1,4 @@
+import { type ConstDirectiveNode, Kind } from 'graphql';
 import type { Principal, Purpose, Role } from './principal.js';
 
 /**
@@ -81,4 +82,18 @@ export function scopesFor(principal: Pick<Principal, 'role' | 'purpose'>): Reado
 /** @requiresScopes semantics: any one of the groups, with every scope of that group. */
 export function satisfies(held: ReadonlySet<string>, groups: readonly (readonly string[])[]): boolean {
   return groups.some((group) => group.every((scope) => held.has(scope)));
+}
+
+/**
+ * The scope groups a field's `@requiresScopes(scopes: [[...], ...])` asks for (any one group, all
+ * scopes of it), or undefined when it has none: one reading of the directive for the gateway's
+ * and the subgraphs' walls alike.
+ */
+export function requiredScopes(directives: readonly ConstDirectiveNode[] | undefined): string[][] | undefined {
+  const value = directives?.find((d) => d.name.value === 'requiresScopes')?.arguments?.find((a) => a.name.value === 'scopes')?.value;
+  if (!value) return undefined;
+  if (value.kind !== Kind.LIST) return [];
+  return value.values.map((group) =>
+    group.kind === Kind.LIST ? group.values.flatMap((s) => (s.kind === Kind.STRING ? [s.value] : [])) : [],
+  );
 }

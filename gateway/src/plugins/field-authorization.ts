@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ApolloServerPlugin } from '@apollo/server';
-import { satisfies, scopesFor } from '@healthgraph/platform';
+import { requiredScopes, satisfies, scopesFor } from '@healthgraph/platform';
 import {
   type DocumentNode,
   type FieldNode,
@@ -24,7 +24,6 @@ import {
   print,
   type SelectionSetNode,
   TypeInfo,
-  type ValueNode,
   visit,
   visitWithTypeInfo,
 } from 'graphql';
@@ -41,13 +40,6 @@ const SECURITY_LINK = /(@link\(url: "https:\/\/specs\.apollo\.dev\/(?:authentica
 const PLACEHOLDER = 'hgUnauthorized__';
 export const UNAUTHORIZED = 'UNAUTHORIZED_FIELD_OR_TYPE';
 
-function scopeGroups(value: ValueNode): string[][] {
-  if (value.kind !== Kind.LIST) return [];
-  return value.values.map((group) =>
-    group.kind === Kind.LIST ? group.values.flatMap((s) => (s.kind === Kind.STRING ? [s.value] : [])) : [],
-  );
-}
-
 /**
  * Reads @requiresScopes from the supergraph into a rule table. @authenticated needs no table: the
  * gateway refuses every unauthenticated request. Rules on types, scalars or enums are refused at
@@ -62,9 +54,8 @@ export function readFieldRules(supergraphSdl: string): FieldRules {
     }
     if (definition.kind !== Kind.OBJECT_TYPE_DEFINITION && definition.kind !== Kind.INTERFACE_TYPE_DEFINITION) continue;
     for (const field of definition.fields ?? []) {
-      const directive = field.directives?.find((d) => d.name.value === 'requiresScopes');
-      const scopes = directive?.arguments?.find((a) => a.name.value === 'scopes')?.value;
-      if (scopes) rules.set(`${definition.name.value}.${field.name.value}`, scopeGroups(scopes));
+      const groups = requiredScopes(field.directives);
+      if (groups) rules.set(`${definition.name.value}.${field.name.value}`, groups);
     }
   }
   return rules;

@@ -1,6 +1,6 @@
 import type { Principal } from '@healthgraph/platform';
-import { satisfies, scopesFor } from '@healthgraph/platform';
-import { defaultFieldResolver, GraphQLError, type GraphQLSchema, isObjectType, Kind } from 'graphql';
+import { requiredScopes, satisfies, scopesFor } from '@healthgraph/platform';
+import { defaultFieldResolver, GraphQLError, type GraphQLSchema, isObjectType } from 'graphql';
 
 /**
  * Enforces the subgraph's own @requiresScopes on its resolvers. The gateway already removes such
@@ -12,12 +12,8 @@ export function enforceFieldRules(schema: GraphQLSchema): GraphQLSchema {
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || type.name.startsWith('__')) continue;
     for (const field of Object.values(type.getFields())) {
-      const directive = field.astNode?.directives?.find((d) => d.name.value === 'requiresScopes');
-      const value = directive?.arguments?.find((a) => a.name.value === 'scopes')?.value;
-      if (!value || value.kind !== Kind.LIST) continue;
-      const groups = value.values.map((group) =>
-        group.kind === Kind.LIST ? group.values.flatMap((s) => (s.kind === Kind.STRING ? [s.value] : [])) : [],
-      );
+      const groups = requiredScopes(field.astNode?.directives);
+      if (!groups) continue;
       const resolve = field.resolve ?? defaultFieldResolver;
       field.resolve = (source, args, context: { principal: Principal }, info) => {
         if (!satisfies(scopesFor(context.principal), groups)) {
