@@ -4,7 +4,6 @@ import { type AuditInput, type AuditLog, discloses, holdResponse, isPhiType, PHI
 import {
   type DocumentNode,
   type FieldNode,
-  type FragmentDefinitionNode,
   type GraphQLCompositeType,
   type GraphQLNamedType,
   type GraphQLSchema,
@@ -24,6 +23,7 @@ import {
   visitWithTypeInfo,
 } from 'graphql';
 import type { GatewayContext } from '../context.js';
+import { fragmentsOf } from '../fragments.js';
 
 /**
  * The audit trail records exactly what each caller received, at the one place that knows it: the
@@ -161,8 +161,7 @@ function patientOf(type: string, value: Data, enclosing: string | null): string 
  * node's sort key) and a page's endCursor count as a disclosure of the node they point at.
  */
 export function disclosuresIn(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, data: Data): Disclosures {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  const fragments = fragmentsOf(document);
   const found = new Disclosures();
 
   const applies = (condition: string | undefined, concrete: GraphQLCompositeType) => {

@@ -22,6 +22,7 @@ import {
   type ValueNode,
 } from 'graphql';
 import type { GatewayContext } from '../context.js';
+import { fragmentsOf } from '../fragments.js';
 
 /** IBM GraphQL cost directive specification, as composed into the supergraph (@cost, @listSize). */
 export interface CostRule {
@@ -77,12 +78,6 @@ interface Walk {
   read: Set<string>;
   /** Fields whose @listSize requires exactly one slicing argument and did not get it. */
   unsliced: Set<string>;
-}
-
-function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
-  return fragments;
 }
 
 const integer = (value: unknown): number | null | undefined =>

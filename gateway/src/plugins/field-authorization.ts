@@ -4,7 +4,6 @@ import { requiredScopes, satisfies, scopesFor } from '@healthgraph/platform';
 import {
   type DocumentNode,
   type FieldNode,
-  type FragmentDefinitionNode,
   GraphQLError,
   type GraphQLField,
   type GraphQLNamedType,
@@ -28,6 +27,7 @@ import {
   visitWithTypeInfo,
 } from 'graphql';
 import type { GatewayContext } from '../context.js';
+import { fragmentsOf } from '../fragments.js';
 
 /** filter: unauthorized fields come back null with an error each; reject: the whole operation is refused. */
 export type FieldAuthorizationMode = 'filter' | 'reject';
@@ -101,8 +101,7 @@ export function unauthorizedPaths(
   document: DocumentNode,
   operationName?: string | null,
 ): Segment[][] {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  const fragments = fragmentsOf(document);
   const operation = document.definitions.find(
     (d) => d.kind === Kind.OPERATION_DEFINITION && (!operationName || d.name?.value === operationName),
   );

@@ -3,7 +3,6 @@ import { requestError } from '@healthgraph/platform';
 import {
   type DirectiveNode,
   type DocumentNode,
-  type FragmentDefinitionNode,
   type GraphQLArgument,
   type GraphQLInputType,
   type GraphQLNamedType,
@@ -22,6 +21,7 @@ import {
   type SelectionSetNode,
   type ValueNode,
 } from 'graphql';
+import { fragmentsOf } from '../fragments.js';
 
 /** Bounds on every string a caller sends as an argument, by literal or by variable. */
 export interface InputValidationOptions {
@@ -57,8 +57,7 @@ export function findInvalidArgument(
   variables: Record<string, unknown>,
   { maxStringLength = 10_000, maxIdLength = 200 }: InputValidationOptions = {},
 ): InvalidArgument | undefined {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  const fragments = fragmentsOf(document);
   const defaults = new Map((operation.variableDefinitions ?? []).map((d) => [d.variable.name.value, d.defaultValue]));
   const visited = new Set<string>();
   let found: InvalidArgument | undefined;

@@ -1,7 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import {
   type DocumentNode,
-  type FragmentDefinitionNode,
   GraphQLError,
   type GraphQLFormattedError,
   Kind,
@@ -10,6 +9,7 @@ import {
   visit,
 } from 'graphql';
 import type { LimitsConfig } from '../config.js';
+import { fragmentsOf } from '../fragments.js';
 
 /** Upper bounds on the shape of one request, read from configuration (LIMIT_MAX_*); every operation under schema/operations passes them with margin. */
 export type OperationLimits = LimitsConfig;
@@ -38,8 +38,7 @@ export interface OperationShape {
  * exponentially many times costs linear work. Validation has already refused fragment cycles.
  */
 export function measureOperation(document: DocumentNode, operation: OperationDefinitionNode): OperationShape {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  const fragments = fragmentsOf(document);
   type Measure = { depth: number; aliases: number; fields: number; total: number };
   const memo = new Map<string, Measure>();
 
