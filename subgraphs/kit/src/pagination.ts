@@ -95,3 +95,30 @@ export function toConnection<T>(rows: readonly T[], size: number, cursorOf: (row
   const edges = page.map((node) => ({ cursor: encodeCursor(cursorOf(node)), node }));
   return { edges, pageInfo: { hasNextPage: rows.length > size, endCursor: edges.at(-1)?.cursor ?? null } };
 }
+
+type NameRow = { familyName: string; givenName: string; id: string };
+type NameOrder = { familyName: 'asc' } | { givenName: 'asc' } | { id: 'asc' };
+
+/**
+ * One page of a list in (familyName, givenName, id) order, keyset-paged: one statement, stable
+ * under inserts. `find` is the model's findMany (patients, providers); `filters` are ANDed with the
+ * cursor's condition.
+ */
+export async function pageByName<T extends NameRow, W>(
+  find: (args: {
+    where: { AND: (W | NonNullable<ReturnType<typeof afterNameCursor>>)[] };
+    orderBy: NameOrder[];
+    take: number;
+  }) => Promise<T[]>,
+  filters: W[],
+  { first, after }: { first?: number | null; after?: string | null },
+): Promise<Connection<T>> {
+  const size = pageSize(first);
+  const afterCursor = afterNameCursor(after);
+  const rows = await find({
+    where: { AND: afterCursor ? [...filters, afterCursor] : filters },
+    orderBy: [{ familyName: 'asc' }, { givenName: 'asc' }, { id: 'asc' }],
+    take: size + 1,
+  });
+  return toConnection(rows, size, nameCursorOf);
+}

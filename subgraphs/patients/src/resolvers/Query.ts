@@ -1,5 +1,5 @@
 import type { Prisma } from '@healthgraph/db';
-import { afterNameCursor, nameCursorOf, nameSearchWhere, pageSize, toConnection } from '@healthgraph/kit';
+import { nameSearchWhere, pageByName, pageSize } from '@healthgraph/kit';
 import { badUserInput, forbidden, notFound } from '@healthgraph/platform';
 import type { Context } from '../context.js';
 
@@ -9,18 +9,8 @@ interface Page {
 }
 
 /** Keyset pagination in (familyName, givenName, id) order: stable under inserts, one statement a page. */
-async function patientPage({ data }: Context, where: Prisma.PatientWhereInput, { first, after }: Page) {
-  const size = pageSize(first);
-  const conditions: Prisma.PatientWhereInput[] = [where];
-  const afterCursor = afterNameCursor(after);
-  if (afterCursor) conditions.push(afterCursor);
-  const rows = await data.prisma.patient.findMany({
-    where: { AND: conditions },
-    orderBy: [{ familyName: 'asc' }, { givenName: 'asc' }, { id: 'asc' }],
-    take: size + 1,
-  });
-  return toConnection(rows, size, nameCursorOf);
-}
+const patientPage = ({ data }: Context, where: Prisma.PatientWhereInput, page: Page) =>
+  pageByName((args) => data.prisma.patient.findMany(args), [where], page);
 
 interface SearchArgs extends Page {
   name?: string | null;

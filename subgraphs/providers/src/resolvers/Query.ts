@@ -1,5 +1,5 @@
 import type { Prisma } from '@healthgraph/db';
-import { afterNameCursor, escapeLikePattern, nameCursorOf, nameSearchWhere, pageSize, toConnection } from '@healthgraph/kit';
+import { escapeLikePattern, nameSearchWhere, pageByName } from '@healthgraph/kit';
 import { badUserInput, notFound } from '@healthgraph/platform';
 import type { Context } from '../context.js';
 
@@ -18,18 +18,10 @@ export const Query = {
   },
 
   searchProviders: async (_: unknown, { name, specialty, first, after }: SearchArgs, { data }: Context) => {
-    const size = pageSize(first);
     const filters: Prisma.ProviderWhereInput[] = nameSearchWhere(name);
     if (specialty && specialty.length > 100) throw badUserInput('specialty', 'must be at most 100 characters');
     // An insensitive equals is an ILIKE: the value is matched literally, never as a pattern.
     if (specialty?.trim()) filters.push({ specialty: { equals: escapeLikePattern(specialty.trim()), mode: 'insensitive' } });
-    const afterCursor = afterNameCursor(after);
-    if (afterCursor) filters.push(afterCursor);
-    const rows = await data.prisma.provider.findMany({
-      where: { AND: filters },
-      orderBy: [{ familyName: 'asc' }, { givenName: 'asc' }, { id: 'asc' }],
-      take: size + 1,
-    });
-    return toConnection(rows, size, nameCursorOf);
+    return pageByName((args) => data.prisma.provider.findMany(args), filters, { first, after });
   },
 };
