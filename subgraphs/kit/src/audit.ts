@@ -1,6 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { type AuditInput, type AuditLog, type AuditOutcome, logger, type Principal } from '@healthgraph/platform';
-import type { SubgraphContext } from './context.js';
 
 /**
  * What one request refused (and, for writes, wrote), recorded beside the decision in the data
@@ -86,7 +85,7 @@ export class RequestAudit {
  * Writes each request's refusals before the subgraph answers. A refusal discloses nothing, so a
  * failure to record one is logged and counted (see AuditLog), and the refusal still goes out.
  */
-export function auditPlugin(log: AuditLog): ApolloServerPlugin<SubgraphContext<unknown>> {
+export function auditPlugin(log: AuditLog): ApolloServerPlugin<{ data?: { audit: RequestAudit } }> {
   return {
     async requestDidStart() {
       return {

@@ -3,12 +3,8 @@ import { closeRedis, connectRedis, createRedisClient, type PlatformConfig, withT
 import KeyvRedis, { type RedisClientType } from '@keyv/redis';
 import { createKeyv } from 'cacheable';
 import { Keyv } from 'keyv';
-import type { SubgraphConfig } from './config.js';
+import { DATA_CLASSES, type DataClass, type SubgraphConfig } from './config.js';
 import { kitMetrics as metrics } from './metrics.js';
-
-/** Data classes, each with its own TTL and hit/miss counters. */
-export const DATA_CLASSES = ['patient', 'relationship', 'clinical', 'appointments', 'provider'] as const;
-export type DataClass = (typeof DATA_CLASSES)[number];
 
 export interface CacheOptions {
   /** Shared L2 and the shared tag generations; without it the cache is in-process only. */

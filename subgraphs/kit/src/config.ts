@@ -1,5 +1,8 @@
 import { ConfigError, envReader, loadPlatformConfig, type PlatformConfig } from '@healthgraph/platform';
-import type { DataClass } from './cache.js';
+
+/** Data classes of the read cache, each with its own TTL and hit/miss counters. */
+export const DATA_CLASSES = ['patient', 'relationship', 'clinical', 'appointments', 'provider'] as const;
+export type DataClass = (typeof DATA_CLASSES)[number];
 
 /** A subgraph's settings: the platform part plus batching and the read cache. */
 export interface SubgraphConfig extends PlatformConfig {
