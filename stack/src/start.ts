@@ -9,7 +9,9 @@ const USAGE = `usage: npm start
 Runs the four subgraphs and the gateway in one process, on the embedded database under
 .data/pglite (PGLITE_DATA_DIR) or on DATABASE_URL. An empty database is migrated and seeded with
 SEED_PATIENTS patients (default 2000) on the first start; later starts reuse it. Every setting is
-an environment variable: see the README's configuration table.`;
+an environment variable: see the README's configuration table.
+
+  --help   this text`;
 
 if (process.argv.slice(2).some((arg) => arg === '--help' || arg === '-h')) {
   console.log(USAGE);
