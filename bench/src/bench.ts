@@ -8,9 +8,9 @@
  * and the JWKS endpoint; each gateway runs in its own process, started from its production entry
  * point; load comes from a separate autocannon process per run.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
@@ -28,21 +28,85 @@ import { SCHEDULE_PROBE, writeScheduleFixture } from './schedule-fixture.js';
 import type { Caller, WorkloadSpec } from './workload.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const { values: flags } = parseArgs({
-  options: {
-    patients: { type: 'string', default: '2000' },
-    connections: { type: 'string', default: '32' },
-    'lookup-connections': { type: 'string', default: '10' },
-    seconds: { type: 'string', default: '10' },
-    rounds: { type: 'string', default: '3' },
-    warmup: { type: 'string', default: '5' },
-    'n1-repeats': { type: 'string', default: '20' },
-    variants: { type: 'string', default: 'gateway,queued,hive,naive,subgraph' },
-    /** Write a V8 CPU profile of each of this gateway's processes into this folder. */
-    profile: { type: 'string' },
-    out: { type: 'string', default: join(ROOT, 'bench/results') },
-  },
-});
+/** Hive Gateway lives in a package of its own, outside the workspaces: its packages want Node 22, and only the bench needs it. */
+const HIVE_DIR = join(ROOT, 'bench/peers/hive');
+
+/** The Hive Gateway binary, installed from its own lockfile on first use. */
+function installHive(): string {
+  const binary = join(HIVE_DIR, 'node_modules/.bin/hive-gateway');
+  if (existsSync(binary)) return binary;
+  log('installing Hive Gateway for the comparison (once, into bench/peers/hive)...');
+  const npm = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: HIVE_DIR, stdio: ['ignore', 2, 2] });
+  if (npm.status !== 0 || !existsSync(binary)) {
+    log(
+      'bench: Hive Gateway could not be installed (npm ci in bench/peers/hive); leave it out with --variants gateway,queued,naive,subgraph',
+    );
+    process.exit(1);
+  }
+  return binary;
+}
+const USAGE = `usage: npm run bench -- [flags]
+
+Measures this gateway beside Hive Gateway, the naive stack and a subgraph called directly, on the
+embedded database (or DATABASE_URL, a scratch database), and writes bench.{json,md,svg}.
+
+  --patients N            patients to seed into an empty database (default 2000)
+  --connections N         concurrent connections for the portal mix (default 32)
+  --lookup-connections N  concurrent connections for the patient-lookup phase (default 10)
+  --seconds N             length of one measured run (default 10)
+  --rounds N              measured runs per variant and phase, order rotating (default 3)
+  --warmup N              seconds of warm-up per variant before each phase (default 5)
+  --n1-repeats N          schedule requests per day size in the N+1 probe (default 20)
+  --variants LIST         any of gateway,queued,hive,naive,subgraph (default all; gateway always runs);
+                          queued is this gateway with audit events not awaited, a baseline
+  --profile DIR           write a V8 CPU profile of each of this gateway's processes into DIR
+  --out DIR               where the results go (default bench/results)
+  --help                  this text
+
+Hive Gateway is installed into bench/peers/hive on first use (its packages want Node 22).`;
+
+function fail(message: string): never {
+  process.stderr.write(`bench: ${message} (see --help)\n`);
+  process.exit(2);
+}
+
+let parsed: ReturnType<typeof parseFlags>;
+function parseFlags() {
+  return parseArgs({
+    options: {
+      patients: { type: 'string', default: '2000' },
+      connections: { type: 'string', default: '32' },
+      'lookup-connections': { type: 'string', default: '10' },
+      seconds: { type: 'string', default: '10' },
+      rounds: { type: 'string', default: '3' },
+      warmup: { type: 'string', default: '5' },
+      'n1-repeats': { type: 'string', default: '20' },
+      variants: { type: 'string', default: 'gateway,queued,hive,naive,subgraph' },
+      /** Write a V8 CPU profile of each of this gateway's processes into this folder. */
+      profile: { type: 'string' },
+      out: { type: 'string', default: join(ROOT, 'bench/results') },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+}
+try {
+  parsed = parseFlags();
+} catch (error) {
+  fail((error as Error).message.split('\n')[0]!);
+}
+const { values: flags } = parsed;
+if (flags.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+for (const name of ['patients', 'connections', 'lookup-connections', 'seconds', 'rounds', 'warmup', 'n1-repeats'] as const) {
+  if (!/^[1-9]\d*$/.test(flags[name])) fail(`--${name} must be a positive whole number, not "${flags[name]}"`);
+}
+for (const variant of flags.variants.split(',')) {
+  if (!['gateway', 'queued', 'hive', 'naive', 'subgraph'].includes(variant)) fail(`--variants: unknown variant "${variant}"`);
+}
 const seconds = Number(flags.seconds);
 const rounds = Number(flags.rounds);
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -273,9 +337,9 @@ async function startHive(subgraphs: SubgraphSet): Promise<{ url: string; pid: nu
     '--port',
     String(port),
     '--config-path',
-    join(ROOT, 'bench/hive-gateway.config.mjs'),
+    join(HIVE_DIR, 'hive-gateway.config.mjs'),
   ];
-  const child = await startProcess('hive', join(ROOT, 'node_modules/.bin/hive-gateway'), args, env, `http://127.0.0.1:${port}/readiness`);
+  const child = await startProcess('hive', installHive(), args, env, `http://127.0.0.1:${port}/readiness`);
   return { url: `http://127.0.0.1:${port}/graphql`, pid: child.pid! };
 }
 

@@ -50,3 +50,38 @@ describe('the gateway configuration', () => {
     expect(loadGatewayConfig({ PQ_BYPASS_ROLES: 'ADMIN,AUDITOR' }).persistedQueries.bypassRoles).toEqual(['ADMIN', 'AUDITOR']);
   });
 });
+
+describe('browser access settings', () => {
+  it('allows no cross-origin page and serves no explorer in production by default', () => {
+    const config = loadGatewayConfig(production);
+    expect(config.cors.origins).toEqual([]);
+    expect(config.explorer).toBe(false);
+    expect(config.usageReporting).toBe(false);
+  });
+  it('allows local pages and Apollo Studio, and serves the explorer, in development', () => {
+    const config = loadGatewayConfig({});
+    expect(config.cors.origins).toContain('http://localhost:*');
+    expect(config.cors.origins).toContain('https://studio.apollographql.com');
+    expect(config.explorer).toBe(true);
+    expect(config.compression).toEqual({ minBytes: 1024 });
+  });
+  it('takes CORS_ORIGINS as given, and none as none', () => {
+    expect(loadGatewayConfig({ ...production, CORS_ORIGINS: 'https://portal.example.org, https://desk.example.org' }).cors.origins).toEqual(
+      ['https://portal.example.org', 'https://desk.example.org'],
+    );
+    expect(loadGatewayConfig({ CORS_ORIGINS: 'none' }).cors.origins).toEqual([]);
+  });
+  it('refuses settings that cannot be honoured, in one line each', () => {
+    expect(() => loadGatewayConfig({ CORS_ORIGINS: '*', CORS_CREDENTIALS: 'on' })).toThrow(/never allows credentials with \*/);
+    expect(() => loadGatewayConfig({ CORS_ORIGINS: 'portal.example.org' })).toThrow(ConfigError);
+    expect(() => loadGatewayConfig({ ...production, EXPLORER: 'on' })).toThrow(/EXPLORER=on is for development/);
+    expect(() => loadGatewayConfig({ APOLLO_USAGE_REPORTING: 'on' })).toThrow(/needs APOLLO_KEY and APOLLO_GRAPH_REF/);
+  });
+  it('does not report usage because APOLLO_KEY happens to be set', () => {
+    expect(loadGatewayConfig({ APOLLO_KEY: 'service:graph:key', APOLLO_GRAPH_REF: 'graph@current' }).usageReporting).toBe(false);
+    expect(
+      loadGatewayConfig({ APOLLO_KEY: 'service:graph:key', APOLLO_GRAPH_REF: 'graph@current', APOLLO_USAGE_REPORTING: 'on' })
+        .usageReporting,
+    ).toEqual({ key: 'service:graph:key', graphRef: 'graph@current' });
+  });
+});

@@ -1,4 +1,14 @@
-import { ConfigError, envReader, isRole, loadPlatformConfig, type PlatformConfig, type Role } from '@healthgraph/platform';
+import {
+  ConfigError,
+  type CorsOptions,
+  DEVELOPMENT_ORIGINS,
+  envReader,
+  isRole,
+  loadPlatformConfig,
+  type PlatformConfig,
+  parseOrigins,
+  type Role,
+} from '@healthgraph/platform';
 
 /** Request shape limits at the gateway (enforced by plugins/operation-limits.ts). */
 export interface LimitsConfig {
@@ -43,6 +53,17 @@ export interface GatewayConfig extends PlatformConfig {
     /** Roles (of the verified token) that may run operations outside the list (internal tools). */
     bypassRoles: Role[];
   };
+  /** Which browser origins may read answers (CORS_ORIGINS, CORS_CREDENTIALS). */
+  cors: CorsOptions;
+  /** Compression of GraphQL answers (COMPRESSION, COMPRESSION_MIN_BYTES); `false`: never. */
+  compression: { minBytes: number } | false;
+  /** The GraphiQL explorer at the GraphQL URL for browsers (EXPLORER); development only. */
+  explorer: boolean;
+  /**
+   * Apollo GraphOS usage reporting (APOLLO_USAGE_REPORTING): off unless asked for, and then
+   * with APOLLO_KEY and APOLLO_GRAPH_REF. It never sends variables, headers or error messages.
+   */
+  usageReporting: { key: string; graphRef: string } | false;
   cost: {
     /** measure: price and report, never refuse; enforce: refuse over budget. */
     mode: 'measure' | 'enforce';
@@ -67,6 +88,10 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
   const bypassRoles = read.list('PQ_BYPASS_ROLES');
   for (const role of bypassRoles) if (!isRole(role)) throw new ConfigError(`PQ_BYPASS_ROLES names an unknown role "${role}"`);
   const jwksUrl = read.string('JWT_JWKS_URL');
+  const origins = read.string('CORS_ORIGINS');
+  const usageReporting = read.toggle('APOLLO_USAGE_REPORTING', false);
+  if (usageReporting && (!env.APOLLO_KEY || !env.APOLLO_GRAPH_REF))
+    throw new ConfigError('APOLLO_USAGE_REPORTING=on needs APOLLO_KEY and APOLLO_GRAPH_REF (the GraphOS graph to report to)');
   const config: GatewayConfig = {
     ...platform,
     subgraphUrls: {
@@ -100,6 +125,20 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       manifestPath: read.string('PQ_MANIFEST'),
       bypassRoles: bypassRoles as Role[],
     },
+    cors: {
+      origins:
+        origins === undefined
+          ? platform.env === 'production'
+            ? []
+            : DEVELOPMENT_ORIGINS
+          : origins.trim().toLowerCase() === 'none'
+            ? []
+            : parseOrigins('CORS_ORIGINS', read.list('CORS_ORIGINS')),
+      credentials: read.toggle('CORS_CREDENTIALS', false),
+    },
+    compression: read.toggle('COMPRESSION', true) ? { minBytes: read.positive('COMPRESSION_MIN_BYTES', 1024) } : false,
+    explorer: read.toggle('EXPLORER', platform.env === 'development'),
+    usageReporting: usageReporting ? { key: env.APOLLO_KEY!, graphRef: env.APOLLO_GRAPH_REF! } : false,
     cost: {
       mode: read.oneOf('COST_MODE', ['measure', 'enforce'], 'enforce'),
       budgets: {
@@ -112,7 +151,10 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       },
     },
   };
+  if (config.cors.credentials && config.cors.origins.includes('*'))
+    throw new ConfigError('CORS_CREDENTIALS=on needs CORS_ORIGINS to name origins: the Fetch standard never allows credentials with *');
   if (config.env === 'production') {
+    if (config.explorer) throw new ConfigError('EXPLORER=on is for development: production serves no explorer page');
     if (!config.jwt.jwksUrl)
       throw new ConfigError('production needs JWT_JWKS_URL: client tokens must be verified against the identity provider');
     if (env.JWT_SECRET)

@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { ApolloServerPluginLandingPageDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginUsageReporting } from '@apollo/server/plugin/usageReporting';
 import {
   type AuditLog,
   createHttpHandler,
@@ -17,11 +17,13 @@ import {
   requestLogPlugin,
   serve,
 } from '@healthgraph/platform';
+import { printSchema } from 'graphql';
 import { Agent } from 'undici';
 import { createTokenVerifier } from './auth.js';
 import { readSupergraph, type SubgraphName } from './compose.js';
 import type { GatewayConfig } from './config.js';
 import { createContextFactory, type GatewayContext } from './context.js';
+import { createExplorer } from './explorer.js';
 import { createApqStore, DEFAULT_MANIFEST_PATH, resolvePersistedQuery, TrustedOperations } from './persisted-queries.js';
 import { auditPlugin } from './plugins/audit.js';
 import { type CostStats, costPlugin, readCostRules } from './plugins/cost.js';
@@ -49,6 +51,8 @@ export interface GatewayOptions {
   log?: Logger;
   /** Whether the gateway enforces the SDL's field rules (always, but for tests that take this wall away). */
   enforceFieldRules?: boolean;
+  /** The command the explorer's header editor names for a development token. */
+  tokenCommand?: string;
 }
 
 export interface Gateway {
@@ -69,6 +73,7 @@ export function createGateway({
   audit,
   log = logger,
   enforceFieldRules = true,
+  tokenCommand = 'npm run -s token -- --role CLINICIAN --sub prv-0001',
   logUnknownOperation = (operation) =>
     log.warn(
       { hash: operation.hash, role: operation.role, named: operation.name !== null },
@@ -113,7 +118,10 @@ export function createGateway({
   trusted.watch((error) => log.error({ reason: error.message }, 'persisted query manifest not reloaded'));
   // APQ registration would let any text in: only where the mode accepts any text.
   const apq = pq.mode === 'off' || pq.mode === 'log_unknown' ? createApqStore(config.redis.url, config.redis.prefix) : undefined;
+  const usage = config.usageReporting;
   const server = new ApolloServer<GatewayContext>({
+    // Usage reporting is a decision, not a side effect of APOLLO_KEY being in the environment.
+    ...(usage ? { apollo: { key: usage.key, graphRef: usage.graphRef } } : {}),
     persistedQueries: apq ? { cache: apq, ttl: 7 * 86_400 } : false,
     gateway,
     introspection: development,
@@ -126,7 +134,17 @@ export function createGateway({
     stopOnTerminationSignals: false,
     formatError: (formatted, error) => maskError(promoteTokenLimit(promoteScalarErrors(formatted, error))),
     plugins: [
-      development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
+      // The explorer (explorer.ts) is served by the HTTP layer before authentication, from the gateway's own files.
+      ApolloServerPluginLandingPageDisabled(),
+      usage
+        ? // Operation shapes and timings only: no variables, no headers, no error text, literals stripped from signatures (PHI).
+          ApolloServerPluginUsageReporting({
+            sendVariableValues: { none: true },
+            sendHeaders: { none: true },
+            sendErrors: { masked: true },
+            sendUnexecutableOperationDocuments: false,
+          })
+        : ApolloServerPluginUsageReportingDisabled(),
       operationLimitsPlugin(config.limits),
       // Strings no store can keep (NUL, lone surrogates, megabytes) are refused before anything is planned or priced.
       inputValidationPlugin({ maxStringLength: config.limits.maxStringLength, maxIdLength: config.limits.maxIdLength }),
@@ -142,7 +160,15 @@ export function createGateway({
       }),
     ],
   });
-  gateway.onSchemaLoadOrUpdate(({ apiSchema }) => installGatewayScalars(apiSchema));
+  let apiSdl: string | undefined;
+  gateway.onSchemaLoadOrUpdate(({ apiSchema }) => {
+    installGatewayScalars(apiSchema);
+    apiSdl = printSchema(apiSchema);
+  });
+  const explorer = config.explorer
+    ? createExplorer({ endpoint: '/graphql', schema: () => apiSdl, operations: () => trusted.operations, tokenCommand })
+    : undefined;
+  if (config.explorer && !explorer) log.warn('the explorer was not built (npm run build); browsers get no page at the GraphQL URL');
 
   const context = createContextFactory(createTokenVerifier(config.jwt), internalTokenKey(config.subgraphTokenSecret));
   const pqOptions = {
@@ -159,7 +185,11 @@ export function createGateway({
     maxBodyBytes: config.limits.maxBodyBytes,
     maxBatch: config.limits.maxBatch,
     prepare,
+    cors: config.cors,
+    compression: config.compression || undefined,
+    page: explorer?.page,
     routes: {
+      ...explorer?.routes,
       '/health': healthRoute(async () => {}),
       '/ready': readyRoute(async () => {
         if (!loaded) throw new Error('supergraph not loaded');

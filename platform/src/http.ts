@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type ApolloServer, type BaseContext, HeaderMap } from '@apollo/server';
 import { GraphQLError } from 'graphql';
+import { type CompressionOptions, endCompressed } from './compression.js';
+import { type CorsOptions, corsPolicy } from './cors.js';
 import { ERROR_STATUS, type ErrorCode } from './errors.js';
 import { requestIdsOf } from './request-id.js';
 import { withServerSpan } from './tracing.js';
@@ -22,6 +24,15 @@ export interface HttpHandlerOptions<C extends BaseContext> {
   prepare?: (body: unknown, req: IncomingMessage) => Promise<unknown>;
   /** The service's name in traces (`gateway`, `patients`...). */
   service?: string;
+  /** Cross-origin access for browser portals (the gateway); absent: no CORS headers, preflights unanswered. */
+  cors?: CorsOptions;
+  /** Compress GraphQL answers by Accept-Encoding (the gateway); absent: never. */
+  compression?: CompressionOptions;
+  /**
+   * A page for browsers (the development explorer): answers a GET of the GraphQL path that asks
+   * for HTML and carries no operation, before authentication, as a browser's first visit has no token.
+   */
+  page?: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 }
 
 class BodyTooLarge extends Error {}
@@ -71,16 +82,23 @@ export function createHttpHandler<C extends BaseContext>(
     maxBatch = 1,
     prepare,
     service = 'healthgraph',
+    cors,
+    compression,
+    page,
   }: HttpHandlerOptions<C>,
 ): (req: IncomingMessage, res: ServerResponse) => void {
+  const crossOrigin = cors ? corsPolicy(cors) : undefined;
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // Every response names its request, refusals before authentication included.
     const { requestId, correlationId } = requestIdsOf(req);
     res.setHeader('x-request-id', requestId);
     if (correlationId) res.setHeader('x-correlation-id', correlationId);
+    if (crossOrigin?.(req, res)) return;
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = routes[url.pathname];
     if (route && (req.method === 'GET' || req.method === 'HEAD')) return route(req, res);
+    if (page && url.pathname === graphqlPath && (req.method === 'GET' || req.method === 'HEAD') && asksForPage(req, url))
+      return page(req, res);
     if (url.pathname !== graphqlPath) return sendJson(res, 404, { errors: [{ message: 'Not found', extensions: { code: 'NOT_FOUND' } }] });
     let body: unknown;
     if (req.method === 'POST') {
@@ -147,7 +165,8 @@ export function createHttpHandler<C extends BaseContext>(
     res.statusCode = response.status ?? 200;
     challenge(req, res);
     if (response.body.kind === 'complete') {
-      res.end(response.body.string);
+      if (compression) await endCompressed(req, res, response.body.string, compression);
+      else res.end(response.body.string);
     } else {
       for await (const chunk of response.body.asyncIterator) res.write(chunk);
       res.end();
@@ -170,6 +189,20 @@ export function createHttpHandler<C extends BaseContext>(
       sendJson(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
     });
   };
+}
+
+/**
+ * A browser's visit rather than a GraphQL GET: HTML is preferred to JSON (GraphQL over HTTP lets a
+ * client ask for either) and no operation is given.
+ */
+function asksForPage(req: IncomingMessage, url: URL): boolean {
+  const accept = req.headers.accept?.toLowerCase() ?? '';
+  const html = accept.indexOf('text/html');
+  if (html < 0 || url.searchParams.has('query') || url.searchParams.has('extensions')) return false;
+  const json = Math.min(
+    ...['application/json', 'application/graphql-response+json'].map((type) => accept.indexOf(type)).filter((at) => at >= 0),
+  );
+  return !Number.isFinite(json) || html < json;
 }
 
 /** A GET request's GraphQL parameters as a body object. */

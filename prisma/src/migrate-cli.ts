@@ -8,9 +8,21 @@ import { join } from 'node:path';
 import { openDatabase } from './database.js';
 import { applyMigrations, diffSchemaSinceLastMigration, MIGRATIONS_DIR, SCHEMA_PATH, SCHEMA_SNAPSHOT_PATH } from './migrate.js';
 
+const USAGE = `usage: npm run db:migrate
+       npm run db:migration:create -- <name>
+
+  db:migrate            applies the migrations in prisma/migrations that DATABASE_URL (or the
+                        embedded database under PGLITE_DATA_DIR, default .data/pglite) lacks,
+                        recording them in _prisma_migrations as \`prisma migrate deploy\` does
+  db:migration:create   writes prisma/migrations/<timestamp>_<name>/migration.sql from the change
+                        to prisma/schema.prisma since the newest migration
+  --help                this text`;
+
 const [command = 'deploy', rawName] = process.argv.slice(2);
 
-if (command === 'deploy') {
+if (process.argv.slice(2).some((arg) => arg === '--help' || arg === '-h')) {
+  console.log(USAGE);
+} else if (command === 'deploy') {
   const db = await openDatabase({ url: process.env.DATABASE_URL, dataDir: process.env.PGLITE_DATA_DIR });
   try {
     const applied = await applyMigrations(db.adapterFactory);
@@ -24,7 +36,7 @@ if (command === 'deploy') {
     .replace(/[^a-z0-9]+/g, '_')
     .replace(/^_|_$/g, '');
   if (!name) {
-    console.error('usage: npm run db:migration:create -- <name>');
+    console.error('migrate: give the migration a name: npm run db:migration:create -- <name> (see --help)');
     process.exit(2);
   }
   // The diff compares two schema files; the engine still wants a connection, so give it a throw-away one.
@@ -46,6 +58,6 @@ if (command === 'deploy') {
     await db.close();
   }
 } else {
-  console.error(`unknown command "${command}": use deploy or create`);
+  console.error(`migrate: unknown command "${command}": use deploy or create (see --help)`);
   process.exit(2);
 }

@@ -1,5 +1,15 @@
+import { existsSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { createAppointmentsSubgraph } from '@healthgraph/appointments';
-import { applyMigrations, type Database, isEmpty, openDatabase, printSeedProgress, seedDatabase } from '@healthgraph/db';
+import {
+  applyMigrations,
+  type Database,
+  DEFAULT_PGLITE_DIR,
+  isEmpty,
+  openDatabase,
+  printSeedProgress,
+  seedDatabase,
+} from '@healthgraph/db';
 import { createGateway } from '@healthgraph/gateway';
 import type { SubgraphName } from '@healthgraph/gateway/compose';
 import { openCache, type Policy, type ScopedCache, type Subgraph, type SubgraphConfig } from '@healthgraph/kit';
@@ -35,6 +45,8 @@ export interface StackOptions {
   log?: Logger;
   /** Walls to take away, one at a time, in tests that show the others hold (defence in depth). */
   walls?: Walls;
+  /** Where the steps that take time (creating, migrating, seeding) are reported as they happen; nowhere by default. */
+  progress?: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
 /** The independent walls between a caller and data it may not see; all up, except in tests that take one away. */
@@ -158,8 +170,16 @@ export async function startStack({
   redis = base.redis,
   log,
   walls = {},
+  progress,
 }: StackOptions): Promise<Stack> {
   const config: StackConfig = { ...base, cache, redis };
+  const say = (line: string) => progress?.write(`${line}\n`);
+  const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
+  let step = performance.now();
+  const dataDir = config.pgliteDir ?? DEFAULT_PGLITE_DIR;
+  const creating = !given && !config.databaseUrl && !dataDir.startsWith('memory://') && !existsSync(join(dataDir, 'PG_VERSION'));
+  const shownDir = relative(process.cwd(), dataDir);
+  if (creating) say(`Creating the embedded database in ${shownDir.startsWith('..') || !shownDir ? dataDir : shownDir}...`);
   const db = given ?? (await openDatabase({ url: config.databaseUrl, dataDir: config.pgliteDir }));
   let subgraphs: SubgraphSet | undefined;
   let gateway: Listening | undefined;
@@ -172,9 +192,15 @@ export async function startStack({
     if (!given) await db.close();
   };
   try {
-    await applyMigrations(db.adapterFactory);
-    if (seedPatients > 0 && (await isEmpty(db.prisma)))
-      await seedDatabase(db.prisma, { patients: seedPatients, onProgress: printSeedProgress() });
+    const applied = await applyMigrations(db.adapterFactory);
+    if (creating || applied.length > 0)
+      say(`  ${creating ? 'created and ' : ''}migrated (${applied.length} migrations) in ${seconds(step)}`);
+    if (seedPatients > 0 && (await isEmpty(db.prisma))) {
+      say(`The database is empty: seeding ${seedPatients.toLocaleString('en-US')} patients with their records (only this once)...`);
+      step = performance.now();
+      await seedDatabase(db.prisma, { patients: seedPatients, onProgress: progress ? printSeedProgress(progress) : undefined });
+      say(`  seeded in ${seconds(step)}`);
+    }
     audit = await openAuditLog(db.prisma, config, 'stack');
     subgraphs = await startSubgraphs({ config, db, ephemeralPorts, batching, audit, log, walls });
     gateway = await createGateway({

@@ -1,9 +1,9 @@
-/** `npm run -s token -- --role ROLE [--sub ID] [--purpose P] [--reason TEXT]` prints a development JWT. */
+/** `npm run -s token -- --role ROLE [--sub ID] [--purpose P] [--reason TEXT] [--ttl SECONDS]` prints a development JWT. */
 import { parseArgs } from 'node:util';
 import { SEEDED } from '@healthgraph/db/seed';
 import { loadGatewayConfig } from '@healthgraph/gateway/config';
 import { mintDevToken } from '@healthgraph/gateway/dev-token';
-import { isPurpose, isRole, PURPOSES, ROLES, type Role } from '@healthgraph/platform';
+import { ConfigError, isPurpose, isRole, PURPOSES, ROLES, type Role } from '@healthgraph/platform';
 
 const DEFAULT_SUB: Record<Role, string> = {
   PATIENT: SEEDED.patient,
@@ -14,23 +14,51 @@ const DEFAULT_SUB: Record<Role, string> = {
   AUDITOR: 'staff-auditor-1',
 };
 
-const { values } = parseArgs({
-  options: {
-    role: { type: 'string' },
-    sub: { type: 'string' },
-    purpose: { type: 'string' },
-    reason: { type: 'string' },
-    ttl: { type: 'string' },
-  },
-});
-const role = values.role?.toUpperCase();
-const purpose = values.purpose?.toUpperCase();
-if (!isRole(role) || (purpose !== undefined && !isPurpose(purpose))) {
-  console.error(
-    `usage: npm run -s token -- --role ${ROLES.join('|')} [--sub ID] [--purpose ${PURPOSES.join('|')}] [--reason TEXT] [--ttl SECONDS]`,
-  );
+const USAGE = `usage: npm run -s token -- --role ROLE [--sub ID] [--purpose PURPOSE] [--reason TEXT] [--ttl SECONDS]
+
+Prints a development client token (HS256, signed with JWT_SECRET or the development secret) alone
+on stdout, for the Authorization header: Bearer <token>. Production tokens come from the
+identity provider (JWT_JWKS_URL); this command refuses to sign without a shared secret.
+
+  --role ROLE        ${ROLES.join(', ')}
+  --sub ID           the caller's id (default: ${SEEDED.clinician} for CLINICIAN, ${SEEDED.patient} for PATIENT, a staff id otherwise)
+  --purpose PURPOSE  ${PURPOSES.join(', ')} (default: the role's own; BTG is break-glass and needs --reason)
+  --reason TEXT      why break-glass access is needed (purpose BTG)
+  --ttl SECONDS      lifetime (default 3600; break-glass at most 900)
+  --help             this text`;
+
+function fail(message: string): never {
+  console.error(`token: ${message} (see --help)`);
   process.exit(2);
 }
+
+let values: { role?: string; sub?: string; purpose?: string; reason?: string; ttl?: string; help?: boolean };
+try {
+  ({ values } = parseArgs({
+    options: {
+      role: { type: 'string' },
+      sub: { type: 'string' },
+      purpose: { type: 'string' },
+      reason: { type: 'string' },
+      ttl: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  }));
+} catch (error) {
+  fail((error as Error).message.split('\n')[0]!);
+}
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const role = values.role?.toUpperCase();
+const purpose = values.purpose?.toUpperCase();
+if (!isRole(role))
+  fail(values.role === undefined ? '--role is required' : `--role must be one of ${ROLES.join(', ')}, not "${values.role}"`);
+if (purpose !== undefined && !isPurpose(purpose)) fail(`--purpose must be one of ${PURPOSES.join(', ')}, not "${values.purpose}"`);
+if (values.ttl !== undefined && !/^[1-9]\d*$/.test(values.ttl)) fail(`--ttl must be a whole number of seconds, not "${values.ttl}"`);
 try {
   const token = await mintDevToken(loadGatewayConfig().jwt, {
     role,
@@ -41,6 +69,6 @@ try {
   });
   process.stdout.write(`${token}\n`);
 } catch (error) {
-  console.error((error as Error).message);
+  console.error(error instanceof ConfigError ? `Configuration error: ${error.message}` : `token: ${(error as Error).message}`);
   process.exit(1);
 }

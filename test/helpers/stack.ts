@@ -49,8 +49,8 @@ export interface GraphQLResponse {
 /** Each test process its own audit journal folder: journals are claimed per service and process. */
 const JOURNAL_DIR = mkdtempSync(join(tmpdir(), 'hg-test-journal-'));
 
-/** Test configuration; REDIS_URL passes through, under a prefix of this process's own. */
-export const testConfig = (): Config =>
+/** Test configuration; REDIS_URL passes through, under a prefix of this process's own. `env` adds or overrides variables. */
+export const testConfig = (env: Record<string, string> = {}): Config =>
   loadConfig({
     REDIS_URL: process.env.REDIS_URL,
     CACHE_PREFIX: TEST_PREFIX,
@@ -58,6 +58,7 @@ export const testConfig = (): Config =>
     NODE_ENV: 'test',
     JWT_SECRET: 'test-secret-for-client-tokens-0123456789',
     SUBGRAPH_TOKEN_SECRET: 'test-secret-for-subgraph-tokens-0123456789',
+    ...env,
   });
 
 /** Starts the four subgraphs and the gateway on free ports over a private database. */
@@ -67,14 +68,17 @@ export async function startTestStack({
   cache,
   log,
   walls,
+  env,
 }: {
+  /** Environment variables for the stack's configuration (NODE_ENV=development, CORS_ORIGINS...). */
+  env?: Record<string, string>;
   seed?: SeedOptions;
   batching?: boolean;
   cache?: Partial<Config['cache']>;
   log?: Logger;
   walls?: Walls;
 } = {}): Promise<TestStack> {
-  const config = testConfig();
+  const config = testConfig(env);
   const db = await createTestDatabase(seed);
   // Each stack its own key space: test files run side by side on different databases.
   const redisPrefix = `${config.redis.prefix}-${++stacks}`;
