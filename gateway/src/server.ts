@@ -17,7 +17,9 @@ import {
   requestLogPlugin,
   serve,
 } from '@healthgraph/platform';
+import { GraphQLError } from 'graphql';
 import { Agent } from 'undici';
+import { AdmissionControl } from './admission.js';
 import { createTokenVerifier } from './auth.js';
 import { readSupergraph, type SubgraphName } from './compose.js';
 import type { GatewayConfig } from './config.js';
@@ -30,6 +32,7 @@ import { inputValidationPlugin } from './plugins/input-validation.js';
 import { operationLimitsPlugin, promoteTokenLimit } from './plugins/operation-limits.js';
 import { responseHeadersPlugin } from './plugins/response-headers.js';
 import { prePlan } from './pre-plan.js';
+import { classify } from './priority.js';
 import { installGatewayScalars, promoteScalarErrors } from './scalars.js';
 import { SubgraphDataSource, subgraphFetcher } from './subgraph-data-source.js';
 
@@ -58,6 +61,8 @@ export interface Gateway {
   /** Estimated and actual cost totals, for metrics. */
   costStats: CostStats;
   gateway: ApolloGateway;
+  /** Who holds a slot and who waits (admission.ts). */
+  admission: AdmissionControl;
   listen(port: number, host?: string): Promise<Listening>;
 }
 
@@ -144,7 +149,36 @@ export function createGateway({
   });
   gateway.onSchemaLoadOrUpdate(({ apiSchema }) => installGatewayScalars(apiSchema));
 
-  const context = createContextFactory(createTokenVerifier(config.jwt), internalTokenKey(config.subgraphTokenSecret));
+  const context = createContextFactory(createTokenVerifier(config.jwt), internalTokenKey(config.subgraphTokenSecret), (principal) =>
+    classify(config.priority.rules, principal),
+  );
+  const admission = new AdmissionControl({ ...config.admission, classes: config.priority.classes });
+  // After the token is verified (the class is the verified caller's), before anything is parsed.
+  const admit = async (req: IncomingMessage, signal: AbortSignal) => {
+    const caller = await context(req);
+    try {
+      return await admission.admit(caller.priority, signal);
+    } catch (error) {
+      if (caller.principal.breakGlassReason && error instanceof GraphQLError) auditRefusal(caller, error);
+      throw error;
+    }
+  };
+  // Break-glass is always audited, refusals for load included: the emergency that was turned away
+  // must be as visible to the privacy officer as the one that was let in (45 CFR 164.312(b)).
+  const auditRefusal = (caller: GatewayContext, error: GraphQLError) =>
+    audit.record({
+      actorSub: caller.principal.sub,
+      actorRole: caller.principal.role,
+      purpose: caller.principal.purpose,
+      breakGlassReason: caller.principal.breakGlassReason ?? null,
+      patientId: null,
+      resourceType: 'Request',
+      resourceIds: [String(error.extensions.code)],
+      fieldPaths: [],
+      requestId: caller.requestId,
+      correlationId: caller.correlationId,
+      outcome: 'DENIED',
+    });
   const pqOptions = {
     mode: pq.mode,
     trusted,
@@ -158,6 +192,7 @@ export function createGateway({
     service: 'gateway',
     maxBodyBytes: config.limits.maxBodyBytes,
     maxBatch: config.limits.maxBatch,
+    admit,
     prepare,
     routes: {
       '/health': healthRoute(async () => {}),
@@ -168,18 +203,24 @@ export function createGateway({
     },
   });
   let prePlanned = Promise.resolve(0);
-  const listenOn = serve(server as unknown as ApolloServer, handler, () => {
-    loaded = true;
-    // The first request for a trusted operation should not pay for its plan; again after each manifest change.
-    prePlanned = prePlan(gateway, trusted.operations);
-    trusted.onChange(() => {
+  const listenOn = serve(
+    server as unknown as ApolloServer,
+    handler,
+    () => {
+      loaded = true;
+      // The first request for a trusted operation should not pay for its plan; again after each manifest change.
       prePlanned = prePlan(gateway, trusted.operations);
-    });
-  });
+      trusted.onChange(() => {
+        prePlanned = prePlan(gateway, trusted.operations);
+      });
+    },
+    config.shutdown,
+  );
   return {
     server,
     gateway,
     costStats,
+    admission,
     prePlanned: () => prePlanned,
     async listen(port, host) {
       await apq?.connect();
