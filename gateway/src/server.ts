@@ -35,6 +35,7 @@ import { prePlan } from './pre-plan.js';
 import { classify } from './priority.js';
 import { installGatewayScalars, promoteScalarErrors } from './scalars.js';
 import { SubgraphDataSource, subgraphFetcher } from './subgraph-data-source.js';
+import { SubgraphCalls } from './subgraph-resilience.js';
 
 export type { GatewayContext } from './context.js';
 
@@ -63,6 +64,8 @@ export interface Gateway {
   gateway: ApolloGateway;
   /** Who holds a slot and who waits (admission.ts). */
   admission: AdmissionControl;
+  /** Deadline, breaker and retry budget per subgraph (subgraph-resilience.ts). */
+  subgraphCalls: Record<SubgraphName, SubgraphCalls>;
   listen(port: number, host?: string): Promise<Listening>;
 }
 
@@ -84,7 +87,19 @@ export function createGateway({
   // connection cap queues requests here, in order, instead of letting a subgraph interleave more of
   // them than it can run at once, which only widens tail latency (README, Benchmarks).
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: config.subgraphMaxConnections });
-  const fetcher = subgraphFetcher(agent);
+  // A few connections per subgraph only emergency requests use, so their calls never wait in line
+  // behind everyone else's at the connection cap.
+  const emergencyAgent = new Agent({ keepAliveTimeout: 30_000, connections: Math.max(1, config.subgraphCalls.emergencyConnections) });
+  const fetchers = {
+    normal: subgraphFetcher(agent),
+    emergency: config.subgraphCalls.emergencyConnections > 0 ? subgraphFetcher(emergencyAgent) : subgraphFetcher(agent),
+  };
+  const calls = Object.fromEntries(
+    (Object.keys(subgraphUrls) as SubgraphName[]).map((name) => [
+      name,
+      new SubgraphCalls(name, { ...config.subgraphCalls, timeoutMs: config.subgraphCalls.timeoutMs[name] }),
+    ]),
+  ) as Record<SubgraphName, SubgraphCalls>;
   const costStats: CostStats = { operations: 0, rejected: 0, estimatedTotal: 0, actualTotal: 0 };
   const authorization = fieldAuthorization(
     supergraphSdl,
@@ -110,7 +125,7 @@ export function createGateway({
   process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
   const gateway = new ApolloGateway({
     supergraphSdl: authorization.supergraphSdl,
-    buildService: ({ name }) => new SubgraphDataSource(name, subgraphUrls[name as SubgraphName], fetcher),
+    buildService: ({ name }) => new SubgraphDataSource(name, subgraphUrls[name as SubgraphName], fetchers, calls[name as SubgraphName]),
   });
   const development = config.env === 'development';
   const pq = config.persistedQueries;
@@ -221,6 +236,7 @@ export function createGateway({
     gateway,
     costStats,
     admission,
+    subgraphCalls: calls,
     prePlanned: () => prePlanned,
     async listen(port, host) {
       await apq?.connect();
@@ -232,6 +248,7 @@ export function createGateway({
           trusted.close();
           await apq?.close();
           await agent.close();
+          await emergencyAgent.close();
         },
       };
     },

@@ -16,8 +16,8 @@ export interface Gate {
   waiting(): number;
   close(): void;
   open(): void;
-  /** From now on, accept requests and never answer them (a hung subgraph). */
-  hang(): void;
+  /** From now on, accept requests and never answer them (a hung subgraph); `false` answers again. */
+  hang(on?: boolean): void;
   stop(): Promise<void>;
 }
 
@@ -37,7 +37,10 @@ export async function startGate(target: string): Promise<Gate> {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      if (hung) return; // the socket stays open and nothing comes back
+      if (hung) {
+        arrived.push(correlationIdOf(req));
+        return; // the socket stays open and nothing comes back
+      }
       const forward = async () => {
         arrived.push(correlationIdOf(req));
         const headers: Record<string, string> = {};
@@ -69,8 +72,8 @@ export async function startGate(target: string): Promise<Gate> {
       closed = false;
       for (const go of parked.splice(0)) go();
     },
-    hang: () => {
-      hung = true;
+    hang: (on = true) => {
+      hung = on;
     },
     stop: () =>
       new Promise<void>((resolve) => {
