@@ -5,7 +5,10 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import {
   type AuditLog,
+  closeRedis,
+  connectRedis,
   createHttpHandler,
+  createRedisClient,
   healthRoute,
   internalTokenKey,
   type Listening,
@@ -32,7 +35,8 @@ import { inputValidationPlugin } from './plugins/input-validation.js';
 import { operationLimitsPlugin, promoteTokenLimit } from './plugins/operation-limits.js';
 import { responseHeadersPlugin } from './plugins/response-headers.js';
 import { prePlan } from './pre-plan.js';
-import { classify } from './priority.js';
+import { classify, PRIORITY_CLASSES, type PriorityClass } from './priority.js';
+import { RateLimits } from './rate-limit.js';
 import { installGatewayScalars, promoteScalarErrors } from './scalars.js';
 import { SubgraphDataSource, subgraphFetcher } from './subgraph-data-source.js';
 import { SubgraphCalls } from './subgraph-resilience.js';
@@ -168,10 +172,19 @@ export function createGateway({
     classify(config.priority.rules, principal),
   );
   const admission = new AdmissionControl({ ...config.admission, classes: config.priority.classes });
-  // After the token is verified (the class is the verified caller's), before anything is parsed.
+  const redis = config.redis.url ? createRedisClient(config.redis.url) : undefined;
+  const rateLimits = new RateLimits({
+    ...config.rateLimit,
+    perSub: Object.fromEntries(PRIORITY_CLASSES.map((c) => [c, config.priority.classes[c].ratePerSub])) as Record<PriorityClass, number>,
+    redis,
+    prefix: config.redis.prefix,
+  });
+  // After the token is verified (the class is the verified caller's), before anything is parsed;
+  // a caller over its rate limit does not take a place in the queue.
   const admit = async (req: IncomingMessage, signal: AbortSignal) => {
     const caller = await context(req);
     try {
+      await rateLimits.check(caller.principal, caller.priority);
       return await admission.admit(caller.priority, signal);
     } catch (error) {
       if (caller.principal.breakGlassReason && error instanceof GraphQLError) auditRefusal(caller, error);
@@ -240,6 +253,8 @@ export function createGateway({
     prePlanned: () => prePlanned,
     async listen(port, host) {
       await apq?.connect();
+      // Without Redis at start the limits hold per process until the client reconnects by itself.
+      if (redis) await connectRedis(redis);
       const listening = await listenOn(port, host);
       return {
         ...listening,
@@ -247,6 +262,7 @@ export function createGateway({
           await listening.close();
           trusted.close();
           await apq?.close();
+          await closeRedis(redis);
           await agent.close();
           await emergencyAgent.close();
         },
