@@ -133,6 +133,30 @@ describe('admission control', () => {
     expect(admission.state.inFlight).toBe(0);
   });
 
+  it('after a request waited its longest in vain, refuses its class and those below at once for as long, and no class above', async () => {
+    const [admission, hold] = control(1, 0, { portal: { maxWaitMs: 60 } });
+    const [held] = await hold(1);
+    await expect(admission.admit('portal')).rejects.toMatchObject({ extensions: { code: 'OVERLOADED' } });
+    for (const priority of ['portal', 'back-office'] as const) {
+      const started = performance.now();
+      await expect(admission.admit(priority)).rejects.toMatchObject({ extensions: { code: 'OVERLOADED', priorityClass: priority } });
+      expect(performance.now() - started).toBeLessThan(20);
+    }
+    const clinical = admission.admit('clinical');
+    await settle();
+    expect(admission.state.waiting.clinical).toBe(1);
+    held!();
+    (await clinical)();
+    // Once the pause is over, portal requests wait for a slot again.
+    await new Promise((resolve) => setTimeout(resolve, 70));
+    const [again] = await hold(1);
+    const portal = admission.admit('portal');
+    await settle();
+    expect(admission.state.waiting.portal).toBe(1);
+    again!();
+    (await portal)();
+  });
+
   it('takes a request whose caller hung up out of the queue', async () => {
     const [admission, hold] = control(1);
     const [held] = await hold(1);

@@ -63,6 +63,11 @@ export class AdmissionControl {
   private readonly queues = Object.fromEntries(PRIORITY_CLASSES.map((c) => [c, [] as Waiter[]])) as Record<PriorityClass, Waiter[]>;
   /** Mean time an admitted request holds its slot, in ms. */
   private holdMs: number;
+  /**
+   * Until when arrivals of a class are refused at once instead of queued: set when a request of
+   * that class (or a higher one) waited its longest in vain, since the next would only wait as long.
+   */
+  private readonly shedUntil = Object.fromEntries(PRIORITY_CLASSES.map((c) => [c, 0])) as Record<PriorityClass, number>;
 
   constructor(private readonly options: AdmissionOptions) {
     this.holdMs = options.initialHoldMs ?? 20;
@@ -90,7 +95,11 @@ export class AdmissionControl {
     const queue = this.queues[priority];
     // Refuse now rather than later: a request that would wait past its class's bound is refused
     // before it waits at all, so refusals cost the caller a round trip, not a timeout.
-    if (queue.length >= settings.queue || this.expectedWaitMs(priority) > settings.maxWaitMs) {
+    if (
+      queue.length >= settings.queue ||
+      performance.now() < this.shedUntil[priority] ||
+      this.expectedWaitMs(priority) > settings.maxWaitMs
+    ) {
       metrics.admission.inc({ class: priority, outcome: 'shed' });
       return Promise.reject(this.overloaded(priority));
     }
@@ -122,13 +131,26 @@ export class AdmissionControl {
         leave();
         reject(signal?.reason ?? new Error('aborted'));
       };
-      const timer = setTimeout(() => waiter.refuse(this.overloaded(priority)), settings.maxWaitMs);
+      const timer = setTimeout(() => {
+        this.timedOut(priority, settings.maxWaitMs);
+        waiter.refuse(this.overloaded(priority));
+      }, settings.maxWaitMs);
       timer.unref();
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
       queue.push(waiter);
       metrics.queued.set({ class: priority }, queue.length);
     });
+  }
+
+  /**
+   * A request of this class waited its longest: for as long again, refuse arrivals of this class
+   * and every lower one at once (they would wait in vain too), so that under sustained overload
+   * refusals cost a round trip, not a timeout. Higher classes are not affected.
+   */
+  private timedOut(priority: PriorityClass, forMs: number): void {
+    const until = performance.now() + forMs;
+    for (const c of PRIORITY_CLASSES.slice(PRIORITY_CLASSES.indexOf(priority))) this.shedUntil[c] = Math.max(this.shedUntil[c], until);
   }
 
   private capacity(priority: PriorityClass): number {

@@ -178,7 +178,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       ) as Record<PriorityClass, ClassSettings>,
     },
     admission: {
-      concurrency: read.positive('ADMISSION_CONCURRENCY', 32, 10_000),
+      concurrency: read.positive('ADMISSION_CONCURRENCY', 16, 10_000),
       emergencyReserve: read.natural('ADMISSION_EMERGENCY_RESERVE', 8, 10_000),
     },
     rateLimit: {
