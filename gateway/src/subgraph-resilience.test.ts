@@ -66,7 +66,13 @@ describe('subgraph calls', () => {
     const error = await calls
       .execute(
         true,
-        (signal) => new Promise<string>((_, reject) => signal?.addEventListener('abort', () => ((aborted = true), reject(signal.reason)))),
+        (signal) =>
+          new Promise<string>((_, reject) =>
+            signal?.addEventListener('abort', () => {
+              aborted = true;
+              reject(signal.reason);
+            }),
+          ),
       )
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SubgraphTimeoutError);
@@ -84,7 +90,11 @@ describe('subgraph calls', () => {
   it('tries a read once more after a fast failure, and never a write', async () => {
     const calls = new SubgraphCalls('appointments', { ...options, breakerFailures: 100, retryMinPerSecond: 100 });
     let failNext = true;
-    const [read, readRuns] = callWith(() => (failNext ? ((failNext = false), down()) : undefined));
+    const [read, readRuns] = callWith(() => {
+      if (!failNext) return undefined;
+      failNext = false;
+      return down();
+    });
     await expect(calls.execute(true, read)).resolves.toBe('ok');
     expect(readRuns()).toBe(2);
     const [write, writeRuns] = callWith(down);
