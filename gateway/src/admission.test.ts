@@ -157,6 +157,17 @@ describe('admission control', () => {
     (await portal)();
   });
 
+  it('never refuses an emergency request for an earlier one that waited in vain', async () => {
+    const [admission, hold] = control(1, 0, { emergency: { maxWaitMs: 40 } });
+    const [held] = await hold(1);
+    await expect(admission.admit('emergency')).rejects.toMatchObject({ extensions: { code: 'OVERLOADED' } });
+    const next = admission.admit('emergency');
+    await settle();
+    expect(admission.state.waiting.emergency).toBe(1);
+    held!();
+    (await next)();
+  });
+
   it('takes a request whose caller hung up out of the queue', async () => {
     const [admission, hold] = control(1);
     const [held] = await hold(1);

@@ -146,9 +146,11 @@ export class AdmissionControl {
   /**
    * A request of this class waited its longest: for as long again, refuse arrivals of this class
    * and every lower one at once (they would wait in vain too), so that under sustained overload
-   * refusals cost a round trip, not a timeout. Higher classes are not affected.
+   * refusals cost a round trip, not a timeout. Higher classes are not affected, nor ever emergency.
    */
   private timedOut(priority: PriorityClass, forMs: number): void {
+    // Emergency requests are never turned away for what happened to an earlier one: each may still wait its turn.
+    if (priority === 'emergency') return;
     const until = performance.now() + forMs;
     for (const c of PRIORITY_CLASSES.slice(PRIORITY_CLASSES.indexOf(priority))) this.shedUntil[c] = Math.max(this.shedUntil[c], until);
   }
