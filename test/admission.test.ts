@@ -70,7 +70,13 @@ async function send(url: string, caller: Caller, requestId: string) {
 
 describe('admission by priority class under a saturated limit', () => {
   it('serves the waiting in class order (emergency, clinical, portal, back office) and refuses the overflow of the lowest at once', async () => {
-    const { gateway, url } = await saturable((d) => ({ ...d, 'back-office': { ...d['back-office'], queue: 1, maxWaitMs: 10_000 } }));
+    // Waits long enough for a busy test machine: this test is about order, not about bounds.
+    const { gateway, url } = await saturable((d) => ({
+      emergency: { ...d.emergency, maxWaitMs: 30_000 },
+      clinical: { ...d.clinical, maxWaitMs: 30_000 },
+      portal: { ...d.portal, maxWaitMs: 30_000 },
+      'back-office': { ...d['back-office'], queue: 1, maxWaitMs: 30_000 },
+    }));
     gate.close();
     const first = send(url, callers.clinical!, 'hold');
     await until(() => gate.waiting() === 1, 10_000, 'the first request reaching the gate');
