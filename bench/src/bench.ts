@@ -715,12 +715,14 @@ async function resilience(): Promise<void> {
     });
     const hungUrl = `http://127.0.0.1:${(hung.address() as AddressInfo).port}/graphql`;
     const goneUrl = `http://127.0.0.1:${await freePort()}/graphql`;
+    // Three gateway processes started together, so that none is warmer than the others.
     const down = {
+      up: await startOurGateway('gateway-records-up', production),
       hung: await startOurGateway('gateway-records-hung', production, { records: hungUrl }),
       gone: await startOurGateway('gateway-records-gone', production, { records: goneUrl }),
     };
     const variants: Variant[] = [
-      { ...gatewayVariant, name: 'normal', label: 'records up' },
+      { ...gatewayVariant, name: 'normal', label: 'records up', url: down.up.url, pid: down.up.pid },
       { ...gatewayVariant, name: 'hung', label: 'records hung (accepts, never answers)', url: down.hung.url, pid: down.hung.pid },
       { ...gatewayVariant, name: 'gone', label: 'records gone (connection refused)', url: down.gone.url, pid: down.gone.pid },
     ];
