@@ -493,7 +493,15 @@ async function standard(): Promise<void> {
   // Its 500-appointment day is over a clinician's cost budget on purpose: this phase counts SQL, so cost is measured, not enforced.
   log('N+1 scaling...');
   const nPlusOne: NPlusOneRow[] = [];
-  const probeConfig = { ...hostConfig, cost: { ...hostConfig.cost, mode: 'measure' as const } };
+  // The naive 500-appointment day takes seconds by design: its subgraph calls get a deadline to match.
+  const probeConfig = {
+    ...hostConfig,
+    cost: { ...hostConfig.cost, mode: 'measure' as const },
+    subgraphCalls: {
+      ...hostConfig.subgraphCalls,
+      timeoutMs: { patients: 120_000, providers: 120_000, appointments: 120_000, records: 120_000 },
+    },
+  };
   const scaling = {
     dataloader: await startStack({
       config: probeConfig,
