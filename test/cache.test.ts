@@ -185,7 +185,10 @@ describe.skipIf(!REDIS_URL)('the shared cache across replicas (Redis)', () => {
     await redis.connect();
     try {
       const keys = await redis.keys(`${prefixOf(stack.cache!)}:*`);
-      const values = (await Promise.all(keys.filter((k) => !k.includes(':gen:')).map((k) => redis.get(k)))).filter(
+      // The gateway's rate-limit counters share the prefix: bare counts under digested keys, nothing else.
+      const counters = keys.filter((k) => k.includes(':rl:'));
+      for (const counter of counters) expect(await redis.get(counter)).toMatch(/^\d+$/);
+      const values = (await Promise.all(keys.filter((k) => !k.includes(':gen:') && !k.includes(':rl:')).map((k) => redis.get(k)))).filter(
         (v): v is string => typeof v === 'string',
       );
       expect(values.length).toBeGreaterThan(0);

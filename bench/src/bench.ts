@@ -12,7 +12,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import { type AddressInfo, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,9 +23,17 @@ import { AuditLog, createLogger, DEFAULT_PURPOSE, type Role } from '@healthgraph
 import { loadStackConfig as loadConfig, mintDevToken, type SubgraphSet, startStack, startSubgraphs } from '@healthgraph/stack';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { LoadResult } from './load.js';
+import {
+  type DegradedVariant,
+  type OverloadReport,
+  renderOverloadChart,
+  renderOverloadMarkdown,
+  summariseDegraded,
+  summariseOverload,
+} from './overload-report.js';
 import { type BenchReport, type NPlusOneRow, renderChart, renderMarkdown, summarise, type VariantReport } from './report.js';
 import { SCHEDULE_PROBE, writeScheduleFixture } from './schedule-fixture.js';
-import type { Caller, WorkloadSpec } from './workload.js';
+import type { Caller, OverloadClass, OverloadResult, OverloadSpec, WorkloadSpec } from './workload.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Hive Gateway lives in a package of its own, outside the workspaces: its packages want Node 22, and only the bench needs it. */
@@ -59,6 +67,12 @@ embedded database (or DATABASE_URL, a scratch database), and writes bench.{json,
   --n1-repeats N          schedule requests per day size in the N+1 probe (default 20)
   --variants LIST         any of gateway,queued,hive,naive,subgraph (default all; gateway always runs);
                           queued is this gateway with audit events not awaited, a baseline
+  --scenarios LIST        any of standard,overload,subgraph-down (default standard): standard is the
+                          portal mix, lookups and N+1 (bench.*); overload offers back-office and portal
+                          traffic at twice capacity plus break-glass reads, beside Hive Gateway;
+                          subgraph-down runs with the records subgraph hung and gone (overload.*)
+  --offered N             overload: back-office and portal requests per second to offer
+                          (default: twice the measured capacity)
   --profile DIR           write a V8 CPU profile of each of this gateway's processes into DIR
   --out DIR               where the results go (default bench/results)
   --help                  this text
@@ -82,6 +96,8 @@ function parseFlags() {
       warmup: { type: 'string', default: '5' },
       'n1-repeats': { type: 'string', default: '20' },
       variants: { type: 'string', default: 'gateway,queued,hive,naive,subgraph' },
+      scenarios: { type: 'string', default: 'standard' },
+      offered: { type: 'string' },
       /** Write a V8 CPU profile of each of this gateway's processes into this folder. */
       profile: { type: 'string' },
       out: { type: 'string', default: join(ROOT, 'bench/results') },
@@ -165,14 +181,19 @@ await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
 const jwksUrl = `http://127.0.0.1:${(idp.address() as AddressInfo).port}/jwks.json`;
 const ISSUER = 'https://idp.bench.local';
 const AUDIENCE = 'healthgraph';
-const clientToken = (role: Role, sub: string) =>
-  new SignJWT({ role, purpose: DEFAULT_PURPOSE[role] })
+const clientToken = (role: Role, sub: string, breakGlassReason?: string) =>
+  new SignJWT({
+    role,
+    purpose: breakGlassReason ? 'BTG' : DEFAULT_PURPOSE[role],
+    ...(breakGlassReason ? { reason: breakGlassReason } : {}),
+  })
     .setProtectedHeader({ alg: 'ES256', kid: 'bench' })
     .setSubject(sub)
     .setIssuer(ISSUER)
     .setAudience(AUDIENCE)
     .setIssuedAt()
-    .setExpirationTime('3h')
+    // Break-glass tokens live at most 15 minutes: each scenario that uses them mints them as it starts.
+    .setExpirationTime(breakGlassReason ? '14m' : '3h')
     .sign(privateKey);
 
 // ---- Callers: the 20 clinicians with the largest care teams, front-desk staff, 100 patients.
@@ -219,6 +240,8 @@ const specialties = (await db.prisma.provider.findMany({ distinct: ['specialty']
 const operations = Object.fromEntries(
   [...new TrustedOperations(DEFAULT_MANIFEST_PATH).operations].map((o) => [o.name, { id: o.id, body: o.body }]),
 );
+/** Surnames' beginnings the back office searches for (prefix search, served by the trigram index). */
+const NAME_PREFIXES = ['Gar', 'Smi', 'Ngu', 'Oka', 'Mul', 'Ros', 'Kim', 'Pat', 'Joh', 'Bro', 'Wil', 'Lee', 'Mar', 'And', 'Tay', 'Tho'];
 const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
 
 // ---- Gateways, each in its own process; none outlives this one, however it ends.
@@ -269,21 +292,44 @@ async function startProcess(
 }
 
 /**
- * One of our gateways in its own process, configured as production. `auditQueued` runs the
- * benchmark baseline that does not wait for audit events to be durable (production refuses it, so
- * that process runs with NODE_ENV=test, which has production's runtime behaviour otherwise:
- * introspection off, error details hidden, the same explicit settings).
+ * One of our gateways in its own process, configured as production, in front of `subgraphs` (with
+ * `urls` replacing some of them). `auditQueued` runs the benchmark baseline that does not wait for
+ * audit events to be durable (production refuses it, so that process runs with NODE_ENV=test,
+ * which has production's runtime behaviour otherwise: introspection off, error details hidden,
+ * the same explicit settings).
  */
-async function startOurGateway(name: string, subgraphs: SubgraphSet, { auditQueued = false } = {}): Promise<{ url: string; pid: number }> {
+async function startOurGateway(
+  name: string,
+  subgraphs: SubgraphSet,
+  { auditQueued = false, urls = {} }: { auditQueued?: boolean; urls?: Partial<SubgraphSet['subgraphUrls']> } = {},
+): Promise<{ url: string; pid: number }> {
   const port = await freePort();
+  const subgraphUrls = { ...subgraphs.subgraphUrls, ...urls };
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOST: '127.0.0.1',
     GATEWAY_PORT: String(port),
-    PATIENTS_URL: subgraphs.subgraphUrls.patients,
-    PROVIDERS_URL: subgraphs.subgraphUrls.providers,
-    APPOINTMENTS_URL: subgraphs.subgraphUrls.appointments,
-    RECORDS_URL: subgraphs.subgraphUrls.records,
+    PATIENTS_URL: subgraphUrls.patients,
+    PROVIDERS_URL: subgraphUrls.providers,
+    APPOINTMENTS_URL: subgraphUrls.appointments,
+    RECORDS_URL: subgraphUrls.records,
+    // The bench's 125 synthetic callers each send far more than a person at a portal does: the
+    // per-caller and per-role rate limits are off here (0), so that what is measured is the gateway.
+    ...Object.fromEntries(
+      ['EMERGENCY', 'CLINICAL', 'PORTAL', 'BACK_OFFICE', ...['PATIENT', 'CLINICIAN', 'SCHEDULER', 'BILLING', 'ADMIN', 'AUDITOR']].map(
+        (n) => [
+          ['PATIENT', 'CLINICIAN', 'SCHEDULER', 'BILLING', 'ADMIN', 'AUDITOR'].includes(n) ? `RATE_LIMIT_ROLE_${n}` : `RATE_LIMIT_SUB_${n}`,
+          '0',
+        ],
+      ),
+    ),
+    SHUTDOWN_READY_DELAY_MS: '0',
+    // Admission, priority and subgraph-call settings given to the bench go to this gateway, to try other values.
+    ...Object.fromEntries(
+      Object.entries(process.env).filter(([name]) =>
+        /^(ADMISSION_|PRIORITY_RULES$|SUBGRAPH_(TIMEOUT|BREAKER|RETRY|EMERGENCY|MAX_CONNECTIONS))/.test(name),
+      ),
+    ),
     JWT_JWKS_URL: jwksUrl,
     JWT_ISSUER: ISSUER,
     JWT_AUDIENCE: AUDIENCE,
@@ -344,13 +390,21 @@ async function startHive(subgraphs: SubgraphSet): Promise<{ url: string; pid: nu
 }
 
 const chosen = new Set(flags.variants.split(','));
+const scenarios = new Set(flags.scenarios.split(','));
+for (const scenario of scenarios)
+  if (!['standard', 'overload', 'subgraph-down'].includes(scenario)) fail(`--scenarios: unknown scenario "${scenario}"`);
 log('starting gateways...');
 const ours = await startOurGateway('gateway', production);
-const naiveGateway = chosen.has('naive') ? await startOurGateway('naive-gateway', naive) : { url: '', pid: undefined };
-const queuedGateway = chosen.has('queued')
-  ? await startOurGateway('queued-gateway', production, { auditQueued: true })
-  : { url: '', pid: undefined };
-const hive = chosen.has('hive') ? await startHive(production) : { url: '', pid: undefined };
+const naiveGateway =
+  chosen.has('naive') && scenarios.has('standard') ? await startOurGateway('naive-gateway', naive) : { url: '', pid: undefined };
+const queuedGateway =
+  chosen.has('queued') && scenarios.has('standard')
+    ? await startOurGateway('queued-gateway', production, { auditQueued: true })
+    : { url: '', pid: undefined };
+const hive =
+  chosen.has('hive') && (scenarios.has('standard') || scenarios.has('overload'))
+    ? await startHive(production)
+    : { url: '', pid: undefined };
 
 interface Variant {
   name: string;
@@ -491,7 +545,26 @@ const report = (results: Map<Variant, Runs>): VariantReport[] =>
     summarise(variant.name, variant.label, runs, variant.cache !== undefined, variant.pid !== undefined, peakRssMb(variant.pid)),
   );
 
+/** A records subgraph that accepts connections and never answers, for the subgraph-down scenario. */
+let hung: NetServer | undefined;
+
 try {
+  if (scenarios.has('standard')) await standard();
+  if (scenarios.has('overload') || scenarios.has('subgraph-down')) await resilience();
+} finally {
+  for (const child of children) child.kill('SIGTERM');
+  await Promise.all(children.map((child) => (child.exitCode !== null ? undefined : new Promise((resolve) => child.on('exit', resolve)))));
+  idp.close();
+  hung?.close();
+  await production.close();
+  await naive.close();
+  await audit.close();
+  await db.close();
+  rmSync(scratch, { recursive: true, force: true });
+}
+
+/** The portal mix, patient lookups and N+1 scaling: bench.{json,md,svg}. */
+async function standard(): Promise<void> {
   const mixResults = await phase(
     'portal mix',
     VARIANTS.filter((v) => v.target !== 'subgraph'),
@@ -504,7 +577,15 @@ try {
   // Its 500-appointment day is over a clinician's cost budget on purpose: this phase counts SQL, so cost is measured, not enforced.
   log('N+1 scaling...');
   const nPlusOne: NPlusOneRow[] = [];
-  const probeConfig = { ...hostConfig, cost: { ...hostConfig.cost, mode: 'measure' as const } };
+  // The naive 500-appointment day takes seconds by design: its subgraph calls get a deadline to match.
+  const probeConfig = {
+    ...hostConfig,
+    cost: { ...hostConfig.cost, mode: 'measure' as const },
+    subgraphCalls: {
+      ...hostConfig.subgraphCalls,
+      timeoutMs: { patients: 120_000, providers: 120_000, appointments: 120_000, records: 120_000 },
+    },
+  };
   const scaling = {
     dataloader: await startStack({
       config: probeConfig,
@@ -590,13 +671,171 @@ try {
   writeFileSync(join(flags.out, 'bench.md'), markdown);
   writeFileSync(join(flags.out, 'bench.svg'), renderChart(result));
   process.stdout.write(`\n${markdown}\nWritten to ${flags.out}/bench.{json,md,svg}\n`);
-} finally {
-  for (const child of children) child.kill('SIGTERM');
-  await Promise.all(children.map((child) => (child.exitCode !== null ? undefined : new Promise((resolve) => child.on('exit', resolve)))));
-  idp.close();
-  await production.close();
-  await naive.close();
-  await audit.close();
-  await db.close();
-  rmSync(scratch, { recursive: true, force: true });
+}
+
+/** One run of the overload generator in its own process. */
+async function overloadRun(
+  variant: Variant,
+  mode: OverloadSpec['mode'],
+  rates: Record<OverloadClass, number>,
+  durationSeconds: number,
+  classCallers: Record<OverloadClass, Caller[]>,
+  connections = Number(flags.connections),
+): Promise<OverloadResult> {
+  const spec: OverloadSpec = {
+    target: variant.target,
+    url: variant.url,
+    mode,
+    seconds: durationSeconds,
+    connections,
+    rates,
+    callers: classCallers,
+    patients: seededPatients,
+    names: NAME_PREFIXES,
+    operations,
+    subgraphTokenSecret: variant.target === 'gateway' ? undefined : subgraphTokenSecret,
+  };
+  const specPath = join(scratch, `overload-${variant.name}.json`);
+  writeFileSync(specPath, JSON.stringify(spec));
+  const child = spawn(process.execPath, [join(ROOT, 'bench/dist/overload.js'), specPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  if (code !== 0) throw new Error(`overload generator exited with ${code}`);
+  return JSON.parse(stdout) as OverloadResult;
+}
+
+/** The overload and subgraph-down scenarios: overload.{json,md,svg}. */
+async function resilience(): Promise<void> {
+  const started = new Date().toISOString();
+  const report: OverloadReport = {
+    date: started,
+    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version },
+    setup: {
+      database: config.databaseUrl ? 'PostgreSQL' : 'PGlite (embedded)',
+      cache: config.redis.url ? 'Redis (L2) + in-process (L1)' : 'in-process only',
+      patients: seededPatients.length,
+      'seconds per round': seconds,
+      rounds,
+      'subgraph-down callers': Math.min(Number(flags.connections), config.admission.concurrency),
+      'this gateway': `production settings; admission ${config.admission.concurrency} at once (${config.admission.emergencyReserve} more for emergencies); rate limits off`,
+    },
+  };
+  const gatewayVariant = VARIANTS.find((v) => v.name === 'gateway')!;
+  if (scenarios.has('overload')) {
+    // Callers: billing staff (back office), the portal's patients and front desk, break-glass clinicians.
+    const billing: Caller[] = [];
+    for (let i = 1; i <= 10; i++) {
+      const sub = `stf-billing-${i}`;
+      billing.push({
+        role: 'BILLING',
+        sub,
+        purpose: DEFAULT_PURPOSE.BILLING,
+        token: await clientToken('BILLING', sub),
+        patients: seededPatients,
+      });
+    }
+    const reason = 'Mass-casualty incident: unconscious on arrival';
+    const breakGlass: Caller[] = [];
+    for (const clinician of callers.filter((c) => c.role === 'CLINICIAN')) {
+      breakGlass.push({
+        ...clinician,
+        purpose: 'BTG',
+        reason,
+        token: await clientToken('CLINICIAN', clinician.sub, reason),
+        patients: seededPatients,
+      });
+    }
+    const classCallers: Record<OverloadClass, Caller[]> = {
+      'back office': billing,
+      portal: callers.filter((c) => c.role === 'PATIENT' || c.role === 'SCHEDULER'),
+      'break-glass': breakGlass,
+    };
+    const variants = [gatewayVariant, ...VARIANTS.filter((v) => v.name === 'hive')];
+    log(`overload: warming up ${variants.map((v) => v.name).join(', ')} (${flags.warmup} s each)...`);
+    for (const variant of variants)
+      await overloadRun(variant, 'closed', { 'back office': 1, portal: 1, 'break-glass': 1 }, Number(flags.warmup), classCallers);
+    // Capacity: callers sending back to back, as many as this gateway admits at once (more would
+    // only be refused and retry at once, measuring the refusals rather than the service).
+    const capacityConnections = Math.min(Number(flags.connections), config.admission.concurrency);
+    log(`overload: capacity of this gateway on back office and portal, closed loop c=${capacityConnections} (${seconds} s)`);
+    const capacityRun = await overloadRun(
+      gatewayVariant,
+      'closed',
+      { 'back office': 1, portal: 1, 'break-glass': 0 },
+      seconds,
+      classCallers,
+      capacityConnections,
+    );
+    const capacity = (capacityRun.byClass['back office'].served + capacityRun.byClass.portal.served) / capacityRun.seconds;
+    const offered = flags.offered ? Number(flags.offered) : 2 * capacity;
+    const rates: Record<OverloadClass, number> = {
+      'back office': Math.round(offered / 2),
+      portal: Math.round(offered / 2),
+      'break-glass': 5,
+    };
+    const runs = new Map<Variant, OverloadResult[]>(variants.map((v) => [v, []]));
+    for (let r = 0; r < rounds; r++) {
+      const order = variants.map((_, i) => variants[(i + r) % variants.length]!);
+      for (const variant of order) {
+        log(
+          `overload: round ${r + 1}/${rounds}, ${variant.name} (${seconds} s, ${rates['back office'] + rates.portal} req/s offered + ${rates['break-glass']} break-glass)`,
+        );
+        runs.get(variant)!.push(await overloadRun(variant, 'open', rates, seconds, classCallers));
+        // Let the backlog of the previous run drain before the next starts.
+        await new Promise((resolve) => setTimeout(resolve, 3_000));
+      }
+    }
+    report.overload = {
+      capacityPerSecond: Math.round(capacity),
+      capacityConnections,
+      rates,
+      variants: [...runs].map(([variant, results]) => summariseOverload(variant.name, variant.label, results)),
+    };
+  }
+  if (scenarios.has('subgraph-down')) {
+    // Records hung (accepts, never answers) and records gone (nothing listens), each behind its own gateway process.
+    const sockets = new Set<Socket>();
+    hung = createNetServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.once('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => hung!.listen(0, '127.0.0.1', resolve));
+    hung.on('close', () => {
+      for (const socket of sockets) socket.destroy();
+    });
+    const hungUrl = `http://127.0.0.1:${(hung.address() as AddressInfo).port}/graphql`;
+    const goneUrl = `http://127.0.0.1:${await freePort()}/graphql`;
+    // Three gateway processes started together, so that none is warmer than the others.
+    const down = {
+      up: await startOurGateway('gateway-records-up', production),
+      hung: await startOurGateway('gateway-records-hung', production, { urls: { records: hungUrl } }),
+      gone: await startOurGateway('gateway-records-gone', production, { urls: { records: goneUrl } }),
+    };
+    const variants: Variant[] = [
+      { ...gatewayVariant, name: 'normal', label: 'records up', url: down.up.url, pid: down.up.pid },
+      { ...gatewayVariant, name: 'hung', label: 'records hung (accepts, never answers)', url: down.hung.url, pid: down.hung.pid },
+      { ...gatewayVariant, name: 'gone', label: 'records gone (connection refused)', url: down.gone.url, pid: down.gone.pid },
+    ];
+    // No more callers than the gateway admits at once: what is measured is the fault, not admission.
+    const connections = Math.min(Number(flags.connections), config.admission.concurrency);
+    log(`subgraph down: warming up (${flags.warmup} s each)...`);
+    for (const variant of variants) await run(variant, 'degraded', connections, Number(flags.warmup));
+    const results = new Map<Variant, LoadResult[]>(variants.map((v) => [v, []]));
+    for (let r = 0; r < rounds; r++) {
+      const order = variants.map((_, i) => variants[(i + r) % variants.length]!);
+      for (const variant of order) {
+        log(`subgraph down: round ${r + 1}/${rounds}, ${variant.name} (${seconds} s, c=${connections})`);
+        results.get(variant)!.push((await run(variant, 'degraded', connections, seconds)).load);
+      }
+    }
+    report.degraded = [...results].map(([variant, loads]): DegradedVariant => summariseDegraded(variant.name, variant.label, loads));
+  }
+  mkdirSync(flags.out, { recursive: true });
+  writeFileSync(join(flags.out, 'overload.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const markdown = renderOverloadMarkdown(report);
+  writeFileSync(join(flags.out, 'overload.md'), markdown);
+  writeFileSync(join(flags.out, 'overload.svg'), renderOverloadChart(report));
+  process.stdout.write(`\n${markdown}\nWritten to ${flags.out}/overload.{json,md,svg}\n`);
 }

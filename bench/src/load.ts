@@ -10,6 +10,7 @@ import autocannon from 'autocannon';
 import {
   answered,
   type Caller,
+  DEGRADED_CYCLE,
   EXPECTED_CODES,
   type FlowContext,
   KINDS,
@@ -109,7 +110,7 @@ function step(kind: Kind) {
   };
 }
 
-const cycle: readonly Kind[] = spec.mix === 'portal' ? PORTAL_CYCLE : ['patient lookup'];
+const cycle: readonly Kind[] = spec.mix === 'portal' ? PORTAL_CYCLE : spec.mix === 'degraded' ? DEGRADED_CYCLE : ['patient lookup'];
 const started = performance.now();
 const result = await autocannon({
   url: spec.url,

@@ -28,6 +28,18 @@ export const PORTAL_CYCLE: readonly Kind[] = [
   'clinical record',
 ];
 
+/**
+ * The subgraph-down mix: what must go on as before while the records subgraph is down (patient
+ * lookups, slot searches), and a chart read now and then, whose records part is missing.
+ */
+export const DEGRADED_CYCLE: readonly Kind[] = [
+  'patient lookup',
+  'available slots',
+  'patient lookup',
+  'available slots',
+  'clinical record',
+];
+
 export type Target = 'gateway' | 'hive' | 'subgraph';
 
 export interface Caller {
@@ -38,12 +50,14 @@ export interface Caller {
   token: string;
   /** Patients this caller has reason to look up: the care team, the caller itself, or anyone. */
   patients: string[];
+  /** Why the glass was broken (break-glass callers only). */
+  reason?: string;
 }
 
 export interface WorkloadSpec {
   target: Target;
   url: string;
-  mix: 'portal' | 'lookup';
+  mix: 'portal' | 'lookup' | 'degraded';
   connections: number;
   durationSeconds: number;
   callers: Caller[];
@@ -69,7 +83,7 @@ export const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random(
  * called directly (which knows no manifest; only PatientSummary goes there, all of it served by the
  * patients subgraph).
  */
-export function operationBody(spec: WorkloadSpec, name: string, variables: Record<string, unknown>): string {
+export function operationBody(spec: Pick<WorkloadSpec, 'operations' | 'target'>, name: string, variables: Record<string, unknown>): string {
   const operation = spec.operations[name];
   if (!operation) throw new Error(`operation ${name} is not in the manifest`);
   if (spec.target === 'subgraph') return JSON.stringify({ operationName: name, query: operation.body, variables });
@@ -178,4 +192,40 @@ export function answered(kind: Kind, data: Record<string, unknown> | null | unde
     case 'provider search':
       return data.searchProviders != null;
   }
+}
+
+/** The classes of the overload scenario and what each asks for. */
+export const OVERLOAD_CLASSES = ['back office', 'portal', 'break-glass'] as const;
+export type OverloadClass = (typeof OVERLOAD_CLASSES)[number];
+
+/** What the overload generator (overload.ts) is told to send. */
+export interface OverloadSpec extends Pick<WorkloadSpec, 'target' | 'url' | 'operations' | 'subgraphTokenSecret'> {
+  mode: 'open' | 'closed';
+  seconds: number;
+  /** Closed loop: callers at once (spread over the classes with a rate). */
+  connections: number;
+  /** Requests per second per class (open loop); in closed loop, classes with a rate > 0 take part. */
+  rates: Record<OverloadClass, number>;
+  callers: Record<OverloadClass, Caller[]>;
+  /** Every patient id, for break-glass reads of anyone and billing lookups. */
+  patients: string[];
+  /** Name prefixes to search for (back office). */
+  names: string[];
+}
+
+export interface ClassResult {
+  offered: number;
+  served: number;
+  /** Refused by the target for load or rate (503 OVERLOADED, 429 RATE_LIMITED). */
+  shed: number;
+  /** Anything else: other codes, HTTP statuses, timeouts (10 s), data missing. */
+  errors: Record<string, number>;
+  /** Milliseconds, from due time to the answer. */
+  servedLatencies: number[];
+  shedLatencies: number[];
+}
+
+export interface OverloadResult {
+  seconds: number;
+  byClass: Record<OverloadClass, ClassResult>;
 }

@@ -7,8 +7,18 @@ import {
   loadPlatformConfig,
   type PlatformConfig,
   parseOrigins,
+  ROLES,
   type Role,
 } from '@healthgraph/platform';
+import {
+  CLASS_DEFAULTS,
+  type ClassSettings,
+  DEFAULT_PRIORITY_RULES,
+  PRIORITY_CLASSES,
+  type PriorityClass,
+  type PriorityRule,
+  parsePriorityRules,
+} from './priority.js';
 
 /** Request shape limits at the gateway (enforced by plugins/operation-limits.ts). */
 export interface LimitsConfig {
@@ -70,7 +80,46 @@ export interface GatewayConfig extends PlatformConfig {
     /** Highest estimated cost one operation may have, per role. */
     budgets: Record<Role, number>;
   };
+  /** Priority classes (priority.ts): who is in which, and what each gets under load. */
+  priority: { rules: PriorityRule[]; classes: Record<PriorityClass, ClassSettings> };
+  /** Admission control (admission.ts). */
+  admission: { concurrency: number; emergencyReserve: number };
+  /** Rate limits per caller and per role (rate-limit.ts). */
+  rateLimit: {
+    windowSeconds: number;
+    /** All callers of a role together, per window; 0 is no limit. Emergency requests are not counted. */
+    perRole: Record<Role, number>;
+    /** Requests a break-glass caller may always make per window, whatever the limits above say. */
+    breakGlassFloor: number;
+  };
+  /** Calls to subgraphs (subgraph-resilience.ts). */
+  subgraphCalls: {
+    /** Longest wait for one subgraph answer, per subgraph. */
+    timeoutMs: Record<keyof GatewayConfig['subgraphUrls'], number>;
+    /** Consecutive failures that open a subgraph's breaker. */
+    breakerFailures: number;
+    /** How long a breaker stays open before one probe is let through. */
+    breakerHalfOpenMs: number;
+    /** Retries (reads only) as a share of calls, in percent, on top of a minimum per second. */
+    retryBudgetPercent: number;
+    retryMinPerSecond: number;
+    /** Connections per subgraph kept for emergency requests, apart from everyone else's. */
+    emergencyConnections: number;
+  };
 }
+
+/** A class's name as it appears in variable names: `back-office` is BACK_OFFICE. */
+export const envClass = (c: PriorityClass) => c.toUpperCase().replace('-', '_');
+
+/** Default per-window limit of all callers of one role together. */
+const ROLE_RATE_DEFAULTS: Record<Role, number> = {
+  PATIENT: 60_000,
+  CLINICIAN: 60_000,
+  SCHEDULER: 30_000,
+  BILLING: 12_000,
+  ADMIN: 3_000,
+  AUDITOR: 6_000,
+};
 
 export const DEV_JWT_SECRET = 'development-only-client-token-secret-change-me';
 
@@ -150,9 +199,53 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
         AUDITOR: read.positive('COST_BUDGET_AUDITOR', 3_000),
       },
     },
+    priority: {
+      rules: env.PRIORITY_RULES ? parsePriorityRules(env.PRIORITY_RULES) : [...DEFAULT_PRIORITY_RULES],
+      classes: Object.fromEntries(
+        PRIORITY_CLASSES.map((c) => {
+          const d = CLASS_DEFAULTS[c];
+          const name = envClass(c);
+          return [
+            c,
+            {
+              queue: read.natural(`ADMISSION_QUEUE_${name}`, d.queue, 100_000),
+              maxWaitMs: read.milliseconds(`ADMISSION_MAX_WAIT_MS_${name}`, d.maxWaitMs, 60_000),
+              retryAfterSeconds: read.seconds(`ADMISSION_RETRY_AFTER_${name}`, d.retryAfterSeconds),
+              ratePerSub: read.natural(`RATE_LIMIT_SUB_${name}`, d.ratePerSub),
+            },
+          ];
+        }),
+      ) as Record<PriorityClass, ClassSettings>,
+    },
+    admission: {
+      concurrency: read.positive('ADMISSION_CONCURRENCY', 16, 10_000),
+      emergencyReserve: read.natural('ADMISSION_EMERGENCY_RESERVE', 8, 10_000),
+    },
+    rateLimit: {
+      windowSeconds: read.seconds('RATE_LIMIT_WINDOW_SECONDS', 60),
+      perRole: Object.fromEntries(ROLES.map((role) => [role, read.natural(`RATE_LIMIT_ROLE_${role}`, ROLE_RATE_DEFAULTS[role])])) as Record<
+        Role,
+        number
+      >,
+      breakGlassFloor: read.natural('RATE_LIMIT_BREAK_GLASS_FLOOR', 600),
+    },
+    subgraphCalls: {
+      timeoutMs: Object.fromEntries(
+        (['patients', 'providers', 'appointments', 'records'] as const).map((name) => [
+          name,
+          read.milliseconds(`SUBGRAPH_TIMEOUT_MS_${name.toUpperCase()}`, read.milliseconds('SUBGRAPH_TIMEOUT_MS', 3_000, 600_000), 600_000),
+        ]),
+      ) as GatewayConfig['subgraphCalls']['timeoutMs'],
+      breakerFailures: read.positive('SUBGRAPH_BREAKER_FAILURES', 5, 1_000),
+      breakerHalfOpenMs: read.milliseconds('SUBGRAPH_BREAKER_HALF_OPEN_MS', 5_000, 600_000),
+      retryBudgetPercent: read.natural('SUBGRAPH_RETRY_BUDGET_PERCENT', 10, 100),
+      retryMinPerSecond: read.natural('SUBGRAPH_RETRY_MIN_PER_SECOND', 5, 10_000),
+      emergencyConnections: read.natural('SUBGRAPH_EMERGENCY_CONNECTIONS', 2, 1_000),
+    },
   };
   if (config.cors.credentials && config.cors.origins.includes('*'))
     throw new ConfigError('CORS_CREDENTIALS=on needs CORS_ORIGINS to name origins: the Fetch standard never allows credentials with *');
+  if (config.admission.concurrency < 1) throw new ConfigError('ADMISSION_CONCURRENCY must be at least 1');
   if (config.env === 'production') {
     if (config.explorer) throw new ConfigError('EXPLORER=on is for development: production serves no explorer page');
     if (!config.jwt.jwksUrl)

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { type InternalTokenKey, type Principal, requestIdsOf, signInternalToken } from '@healthgraph/platform';
 import type { TokenVerifier } from './auth.js';
+import type { PriorityClass } from './priority.js';
 
 /** Per-request gateway context: who is calling, how the request is named, and the token that tells the subgraphs so. */
 export interface GatewayContext {
@@ -10,13 +11,19 @@ export interface GatewayContext {
   /** The client's x-request-id, kept apart as a correlation id. */
   correlationId: string | null;
   subgraphToken: string;
+  /** The caller's priority class (priority.ts): who is served first under load. */
+  priority: PriorityClass;
 }
 
 /**
  * The per-request context, built once per request (persisted-query resolution runs before Apollo
  * Server and shares it): verify the caller's token, sign the subgraph token with the request's ids.
  */
-export function createContextFactory(verify: TokenVerifier, tokenKey: InternalTokenKey): (req: IncomingMessage) => Promise<GatewayContext> {
+export function createContextFactory(
+  verify: TokenVerifier,
+  tokenKey: InternalTokenKey,
+  classify: (principal: Principal) => PriorityClass,
+): (req: IncomingMessage) => Promise<GatewayContext> {
   const contexts = new WeakMap<IncomingMessage, Promise<GatewayContext>>();
   return (req) => {
     let built = contexts.get(req);
@@ -29,6 +36,7 @@ export function createContextFactory(verify: TokenVerifier, tokenKey: InternalTo
           requestId,
           correlationId,
           subgraphToken: await signInternalToken(tokenKey, principal, requestId, correlationId),
+          priority: classify(principal),
         };
       })();
       contexts.set(req, built);

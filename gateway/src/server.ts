@@ -5,7 +5,10 @@ import { ApolloServerPluginLandingPageDisabled, ApolloServerPluginUsageReporting
 import { ApolloServerPluginUsageReporting } from '@apollo/server/plugin/usageReporting';
 import {
   type AuditLog,
+  closeRedis,
+  connectRedis,
   createHttpHandler,
+  createRedisClient,
   healthRoute,
   internalTokenKey,
   type Listening,
@@ -17,8 +20,9 @@ import {
   requestLogPlugin,
   serve,
 } from '@healthgraph/platform';
-import { printSchema } from 'graphql';
+import { GraphQLError, printSchema } from 'graphql';
 import { Agent } from 'undici';
+import { AdmissionControl } from './admission.js';
 import { createTokenVerifier } from './auth.js';
 import { readSupergraph, type SubgraphName } from './compose.js';
 import type { GatewayConfig } from './config.js';
@@ -32,8 +36,11 @@ import { inputValidationPlugin } from './plugins/input-validation.js';
 import { operationLimitsPlugin, promoteTokenLimit } from './plugins/operation-limits.js';
 import { responseHeadersPlugin } from './plugins/response-headers.js';
 import { prePlan } from './pre-plan.js';
+import { classify, PRIORITY_CLASSES, type PriorityClass } from './priority.js';
+import { RateLimits } from './rate-limit.js';
 import { installGatewayScalars, promoteScalarErrors } from './scalars.js';
 import { SubgraphDataSource, subgraphFetcher } from './subgraph-data-source.js';
+import { SubgraphCalls } from './subgraph-resilience.js';
 
 export type { GatewayContext } from './context.js';
 
@@ -62,6 +69,10 @@ export interface Gateway {
   /** Estimated and actual cost totals, for metrics. */
   costStats: CostStats;
   gateway: ApolloGateway;
+  /** Who holds a slot and who waits (admission.ts). */
+  admission: AdmissionControl;
+  /** Deadline, breaker and retry budget per subgraph (subgraph-resilience.ts). */
+  subgraphCalls: Record<SubgraphName, SubgraphCalls>;
   listen(port: number, host?: string): Promise<Listening>;
 }
 
@@ -84,7 +95,19 @@ export function createGateway({
   // connection cap queues requests here, in order, instead of letting a subgraph interleave more of
   // them than it can run at once, which only widens tail latency (README, Benchmarks).
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: config.subgraphMaxConnections });
-  const fetcher = subgraphFetcher(agent);
+  // A few connections per subgraph only emergency requests use, so their calls never wait in line
+  // behind everyone else's at the connection cap.
+  const emergencyAgent = new Agent({ keepAliveTimeout: 30_000, connections: Math.max(1, config.subgraphCalls.emergencyConnections) });
+  const fetchers = {
+    normal: subgraphFetcher(agent),
+    emergency: config.subgraphCalls.emergencyConnections > 0 ? subgraphFetcher(emergencyAgent) : subgraphFetcher(agent),
+  };
+  const calls = Object.fromEntries(
+    (Object.keys(subgraphUrls) as SubgraphName[]).map((name) => [
+      name,
+      new SubgraphCalls(name, { ...config.subgraphCalls, timeoutMs: config.subgraphCalls.timeoutMs[name] }),
+    ]),
+  ) as Record<SubgraphName, SubgraphCalls>;
   const costStats: CostStats = { operations: 0, rejected: 0, estimatedTotal: 0, actualTotal: 0 };
   const authorization = fieldAuthorization(
     supergraphSdl,
@@ -110,7 +133,7 @@ export function createGateway({
   process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
   const gateway = new ApolloGateway({
     supergraphSdl: authorization.supergraphSdl,
-    buildService: ({ name }) => new SubgraphDataSource(name, subgraphUrls[name as SubgraphName], fetcher),
+    buildService: ({ name }) => new SubgraphDataSource(name, subgraphUrls[name as SubgraphName], fetchers, calls[name as SubgraphName]),
   });
   const development = config.env === 'development';
   const pq = config.persistedQueries;
@@ -170,7 +193,45 @@ export function createGateway({
     : undefined;
   if (config.explorer && !explorer) log.warn('the explorer was not built (npm run build); browsers get no page at the GraphQL URL');
 
-  const context = createContextFactory(createTokenVerifier(config.jwt), internalTokenKey(config.subgraphTokenSecret));
+  const context = createContextFactory(createTokenVerifier(config.jwt), internalTokenKey(config.subgraphTokenSecret), (principal) =>
+    classify(config.priority.rules, principal),
+  );
+  const admission = new AdmissionControl({ ...config.admission, classes: config.priority.classes });
+  const redis = config.redis.url ? createRedisClient(config.redis.url) : undefined;
+  const rateLimits = new RateLimits({
+    ...config.rateLimit,
+    perSub: Object.fromEntries(PRIORITY_CLASSES.map((c) => [c, config.priority.classes[c].ratePerSub])) as Record<PriorityClass, number>,
+    redis,
+    prefix: config.redis.prefix,
+  });
+  // After the token is verified (the class is the verified caller's), before anything is parsed;
+  // a caller over its rate limit does not take a place in the queue.
+  const admit = async (req: IncomingMessage, signal: AbortSignal) => {
+    const caller = await context(req);
+    try {
+      await rateLimits.check(caller.principal, caller.priority);
+      return await admission.admit(caller.priority, signal);
+    } catch (error) {
+      if (caller.principal.breakGlassReason && error instanceof GraphQLError) auditRefusal(caller, error);
+      throw error;
+    }
+  };
+  // Break-glass is always audited, refusals for load included: the emergency that was turned away
+  // must be as visible to the privacy officer as the one that was let in (45 CFR 164.312(b)).
+  const auditRefusal = (caller: GatewayContext, error: GraphQLError) =>
+    audit.record({
+      actorSub: caller.principal.sub,
+      actorRole: caller.principal.role,
+      purpose: caller.principal.purpose,
+      breakGlassReason: caller.principal.breakGlassReason ?? null,
+      patientId: null,
+      resourceType: 'Request',
+      resourceIds: [String(error.extensions.code)],
+      fieldPaths: [],
+      requestId: caller.requestId,
+      correlationId: caller.correlationId,
+      outcome: 'DENIED',
+    });
   const pqOptions = {
     mode: pq.mode,
     trusted,
@@ -184,6 +245,7 @@ export function createGateway({
     service: 'gateway',
     maxBodyBytes: config.limits.maxBodyBytes,
     maxBatch: config.limits.maxBatch,
+    admit,
     prepare,
     cors: config.cors,
     compression: config.compression || undefined,
@@ -198,21 +260,30 @@ export function createGateway({
     },
   });
   let prePlanned = Promise.resolve(0);
-  const listenOn = serve(server as unknown as ApolloServer, handler, () => {
-    loaded = true;
-    // The first request for a trusted operation should not pay for its plan; again after each manifest change.
-    prePlanned = prePlan(gateway, trusted.operations);
-    trusted.onChange(() => {
+  const listenOn = serve(
+    server as unknown as ApolloServer,
+    handler,
+    () => {
+      loaded = true;
+      // The first request for a trusted operation should not pay for its plan; again after each manifest change.
       prePlanned = prePlan(gateway, trusted.operations);
-    });
-  });
+      trusted.onChange(() => {
+        prePlanned = prePlan(gateway, trusted.operations);
+      });
+    },
+    config.shutdown,
+  );
   return {
     server,
     gateway,
     costStats,
+    admission,
+    subgraphCalls: calls,
     prePlanned: () => prePlanned,
     async listen(port, host) {
       await apq?.connect();
+      // Without Redis at start the limits hold per process until the client reconnects by itself.
+      if (redis) await connectRedis(redis);
       const listening = await listenOn(port, host);
       return {
         ...listening,
@@ -220,7 +291,9 @@ export function createGateway({
           await listening.close();
           trusted.close();
           await apq?.close();
+          await closeRedis(redis);
           await agent.close();
+          await emergencyAgent.close();
         },
       };
     },

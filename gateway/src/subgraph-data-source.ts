@@ -6,22 +6,40 @@ import { GraphQLError } from 'graphql';
 import { type Dispatcher, request } from 'undici';
 import type { GatewayContext } from './context.js';
 import { fieldAuthorizationRan } from './plugins/field-authorization.js';
+import { CircuitOpenError, type SubgraphCalls, SubgraphTimeoutError } from './subgraph-resilience.js';
 
 type ProcessOptions = Parameters<RemoteGraphQLDataSource<GatewayContext>['process']>[0];
 type SendOptions = Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['willSendRequest']>>[0];
+type SubgraphRequest = SendOptions['request'];
+type SubgraphResponse = Awaited<ReturnType<RemoteGraphQLDataSource<GatewayContext>['process']>>;
+
+/** Subgraph operations the planner writes for a mutation start with the keyword; everything else is a read. */
+const MUTATION = /^\s*mutation\b/;
+
+/** The HTTP clients a data source sends through: everyone's, and the few connections kept for emergencies. */
+export interface SubgraphFetchers {
+  normal: Fetcher;
+  emergency: Fetcher;
+}
 
 /**
- * Calls one subgraph with the gateway-signed principal. A subgraph that cannot be reached or
- * answers with an HTTP error becomes one coded error naming the service, so the rest of the
- * answer still arrives and the client learns what is missing, without internal detail.
+ * Calls one subgraph with the gateway-signed principal. A subgraph that cannot be reached, does
+ * not answer in time, has its breaker open or answers with an HTTP error becomes one coded error
+ * naming the service, so the rest of the answer still arrives and the client learns what is
+ * missing, without internal detail.
  */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(
     private readonly serviceName: string,
     url: string,
-    fetcher: Fetcher,
+    private readonly fetchers: SubgraphFetchers,
+    private readonly calls: SubgraphCalls,
   ) {
-    super({ url, fetcher });
+    super({ url, fetcher: fetchers.normal });
+    // RemoteGraphQLDataSource (2.14.4) sends through its private sendRequest, which takes no
+    // abort signal and picks no client; this instance's own replaces it (pinned version, and
+    // test/resilience.test.ts fails if the deadline or breaker is not applied).
+    (this as unknown as { sendRequest: SubgraphDataSource['send'] }).sendRequest = this.send.bind(this);
   }
 
   override willSendRequest({ request, context }: SendOptions) {
@@ -29,6 +47,22 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     if (context.subgraphToken) request.http?.headers.set('authorization', `Bearer ${context.subgraphToken}`);
     if (context.requestId) request.http?.headers.set('x-request-id', context.requestId);
     injectTraceContext((name, value) => request.http?.headers.set(name, value));
+  }
+
+  /** One subgraph call: through the breaker, within the deadline, retried once if it is a read. */
+  private send(request: SubgraphRequest, context: GatewayContext): Promise<SubgraphResponse> {
+    const { http, ...body } = request;
+    if (!http) throw new Error('Only HTTP subgraph requests are supported');
+    const init = { method: http.method, headers: Object.fromEntries(http.headers), body: JSON.stringify(body) };
+    // Emergency requests have connections of their own: they never queue behind everyone else's calls.
+    const fetcher = context.priority === 'emergency' ? this.fetchers.emergency : this.fetchers.normal;
+    return this.calls.execute(!MUTATION.test(request.query ?? ''), async (signal) => {
+      const response = await fetcher(http.url, { ...init, signal });
+      if (!response.ok) throw await this.errorFromResponse(response);
+      const parsed = await this.parseBody(response);
+      if (typeof parsed !== 'object' || parsed === null) throw new Error('The subgraph answered without a JSON object');
+      return { ...(parsed as object), http: response } as SubgraphResponse;
+    });
   }
 
   override async process(options: ProcessOptions) {
@@ -50,8 +84,9 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
         throw new GraphQLError(first.message, { extensions: { code: 'BAD_USER_INPUT', serviceName: this.serviceName } });
       }
       const what = response ? 'refused the request' : 'is unavailable';
+      const reason = error instanceof CircuitOpenError ? 'circuit_open' : error instanceof SubgraphTimeoutError ? 'timeout' : undefined;
       throw new GraphQLError(`The ${this.serviceName} service ${what}; its fields are missing from this response`, {
-        extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: this.serviceName },
+        extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: this.serviceName, ...(reason ? { reason } : {}) },
       });
     }
   }
@@ -68,6 +103,7 @@ export function subgraphFetcher(dispatcher: Dispatcher): Fetcher {
       method: (init.method ?? 'POST') as Dispatcher.HttpMethod,
       headers: init.headers,
       body: init.body,
+      signal: init.signal,
       dispatcher,
     });
     const text = await response.body.text();

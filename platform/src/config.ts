@@ -37,6 +37,8 @@ export interface PlatformConfig {
   };
   /** OTLP/HTTP endpoint for traces (OTEL_EXPORTER_OTLP_ENDPOINT); tracing is off without one. */
   tracingEndpoint?: string;
+  /** How a server stops on SIGTERM: go unready, stop accepting, let requests in flight finish. */
+  shutdown: { readyDelayMs: number; drainMs: number };
 }
 
 export class ConfigError extends Error {}
@@ -63,6 +65,9 @@ export function envReader(env: NodeJS.ProcessEnv) {
     /** A positive integer (counts, sizes, budgets). */
     positive: (name: string, fallback: number, max = Number.MAX_SAFE_INTEGER) =>
       integer(name, fallback, 1, max, `a positive integer up to ${max}`),
+    /** A whole number, 0 allowed (0 often means "none" or "no limit"). */
+    natural: (name: string, fallback: number, max = Number.MAX_SAFE_INTEGER) =>
+      integer(name, fallback, 0, max, `a whole number from 0 to ${max}`),
     /** A whole number of seconds, 1 to 86400. */
     seconds: (name: string, fallback: number) => integer(name, fallback, 1, 86_400, 'a number of seconds (1 to 86400)'),
     /** A whole number of milliseconds. */
@@ -121,6 +126,12 @@ export function loadPlatformConfig(env: NodeJS.ProcessEnv = process.env): Platfo
       mode: read.oneOf('AUDIT_MODE', ['durable', 'queued'], 'durable'),
     },
     tracingEndpoint: read.string('OTEL_EXPORTER_OTLP_ENDPOINT'),
+    shutdown: {
+      // Behind a load balancer the 503 must be seen before the port closes: a readiness probe
+      // every few seconds needs about 5 s. Development and tests stop at once.
+      readyDelayMs: read.milliseconds('SHUTDOWN_READY_DELAY_MS', mode === 'production' ? 5_000 : 0, 120_000),
+      drainMs: read.milliseconds('SHUTDOWN_DRAIN_MS', 10_000, 600_000),
+    },
   };
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(config.redis.prefix)) throw new ConfigError('CACHE_PREFIX must be 1 to 64 letters, digits, "-" or "_"');
   if (mode === 'production') {

@@ -56,6 +56,25 @@ export function requestError(code: ErrorCode, message: string, extensions: Recor
   return new GraphQLError(message, { extensions: { code, ...extensions, http: { status: ERROR_STATUS[code] } } });
 }
 
+/** A refusal that tells the caller when to come back (RFC 9110 Retry-After): OVERLOADED, RATE_LIMITED. */
+export type RetryLaterError = GraphQLError & { extensions: { retryAfter: number } };
+
+/**
+ * Refuses the whole request for now: the status from the table, `Retry-After` in seconds on the
+ * HTTP answer and `extensions.retryAfter` in its body, for clients that read only one of them.
+ */
+export function retryLater(code: ErrorCode, message: string, retryAfterSeconds: number, extensions: Record<string, unknown> = {}) {
+  const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
+  return new GraphQLError(message, {
+    extensions: {
+      code,
+      ...extensions,
+      retryAfter: seconds,
+      http: { status: ERROR_STATUS[code], headers: { 'retry-after': String(seconds) } },
+    },
+  }) as RetryLaterError;
+}
+
 /** An error at one field of an answer whose other fields still arrive (HTTP 200). */
 export function fieldError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { code, ...extensions, http: { status: 200 } } });

@@ -33,6 +33,13 @@ export interface HttpHandlerOptions<C extends BaseContext> {
    * for HTML and carries no operation, before authentication, as a browser's first visit has no token.
    */
   page?: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+  /**
+   * Decides, once the body is read and before anything is parsed, whether the request runs now:
+   * resolves with a release (called when the answer has gone out or the caller hung up), or throws
+   * a GraphQLError (extensions.http.status, optional extensions.http.headers) to refuse it. The
+   * signal aborts when the caller hangs up while waiting.
+   */
+  admit?: (req: IncomingMessage, signal: AbortSignal) => Promise<(() => void) | undefined>;
 }
 
 class BodyTooLarge extends Error {}
@@ -71,6 +78,15 @@ function challenge(req: IncomingMessage, res: ServerResponse): void {
   }
 }
 
+/** Answers a refusal: its status and headers from extensions.http, its code and message in the body. */
+function refuse(req: IncomingMessage, res: ServerResponse, error: GraphQLError): void {
+  const { http, ...extensions } = error.extensions as { http?: { status?: number; headers?: Record<string, string> } };
+  res.statusCode = http?.status ?? 400;
+  for (const [name, value] of Object.entries(http?.headers ?? {})) res.setHeader(name, value);
+  challenge(req, res);
+  sendJson(res, res.statusCode, { errors: [{ message: error.message, extensions }] });
+}
+
 /** A Node request handler serving an Apollo Server, with health and other plain routes beside it. */
 export function createHttpHandler<C extends BaseContext>(
   server: ApolloServer<C>,
@@ -85,6 +101,7 @@ export function createHttpHandler<C extends BaseContext>(
     cors,
     compression,
     page,
+    admit,
   }: HttpHandlerOptions<C>,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const crossOrigin = cors ? corsPolicy(cors) : undefined;
@@ -138,15 +155,30 @@ export function createHttpHandler<C extends BaseContext>(
         });
       }
     }
+    if (admit) {
+      const hungUp = new AbortController();
+      const onClose = () => hungUp.abort();
+      res.once('close', onClose);
+      let release: (() => void) | undefined;
+      try {
+        release = await admit(req, hungUp.signal);
+      } catch (error) {
+        if (hungUp.signal.aborted) return; // nobody is left to answer
+        if (!(error instanceof GraphQLError)) throw error;
+        return refuse(req, res, error);
+      } finally {
+        res.off('close', onClose);
+      }
+      if (hungUp.signal.aborted) return release?.(); // hung up as the slot came free
+      // The slot is held until the answer has gone out, however the request ends.
+      if (release) res.once('close', release);
+    }
     if (prepare) {
       try {
         body = await prepare(req.method === 'GET' ? queryFromSearch(url) : body, req);
       } catch (error) {
         if (!(error instanceof GraphQLError)) throw error;
-        const { http, ...extensions } = error.extensions as { http?: { status?: number } };
-        res.statusCode = http?.status ?? 400;
-        challenge(req, res);
-        return sendJson(res, res.statusCode, { errors: [{ message: error.message, extensions }] });
+        return refuse(req, res, error);
       }
       if (req.method === 'GET' && body && typeof body === 'object') {
         // A resolved GET goes on as a POST-shaped body; Apollo Server reads the search string for GETs.
@@ -296,12 +328,24 @@ const draining = new WeakSet<Server>();
 /** Longest wait for requests in flight once draining starts (SHUTDOWN_DRAIN_MS), before connections are cut. */
 export const DEFAULT_DRAIN_MS = 10_000;
 
+/** How a server shuts down (PlatformConfig.shutdown). */
+export interface DrainOptions {
+  /** Longest wait for requests in flight once the server stops accepting (SHUTDOWN_DRAIN_MS). */
+  drainMs?: number;
+  /**
+   * How long the server goes on accepting, with `/ready` answering 503 and every answer asking its
+   * client to reconnect, before it stops accepting (SHUTDOWN_READY_DELAY_MS): the time a load
+   * balancer needs to see the 503 and send new requests elsewhere instead of into a closed port.
+   */
+  readyDelayMs?: number;
+}
+
 /** Listens on a port (0 picks a free one) and returns the base URL. */
 export function listen(
   handler: (req: IncomingMessage, res: ServerResponse) => void,
   port: number,
   host = '127.0.0.1',
-  { drainMs = DEFAULT_DRAIN_MS }: { drainMs?: number } = {},
+  { drainMs = DEFAULT_DRAIN_MS, readyDelayMs = 0 }: DrainOptions = {},
 ): Promise<Listening> {
   let inFlight = 0;
   let idle: (() => void) | undefined;
@@ -318,6 +362,7 @@ export function listen(
   server.keepAliveTimeout = 65_000;
   const close = async () => {
     draining.add(server);
+    if (readyDelayMs > 0) await new Promise((done) => setTimeout(done, readyDelayMs));
     const closed = new Promise<void>((done) => server.close(() => done()));
     server.closeIdleConnections();
     if (inFlight > 0) {
@@ -352,12 +397,13 @@ export function serve(
   server: ApolloServer<BaseContext>,
   handler: (req: IncomingMessage, res: ServerResponse) => void,
   onStarted?: () => void,
+  drain: DrainOptions = {},
 ) {
   let started: Promise<void> | undefined;
   return async (port: number, host?: string): Promise<Listening> => {
     started ??= server.start().then(onStarted);
     await started;
-    const listening = await listen(handler, port, host);
+    const listening = await listen(handler, port, host, drain);
     return {
       ...listening,
       close: async () => {

@@ -1,6 +1,8 @@
 import { createClient, type RedisClientType } from '@keyv/redis';
 import { withTimeout } from './timeout.js';
 
+export type { RedisClientType };
+
 /**
  * A Redis client that never makes a request wait for Redis: without an offline queue a command
  * fails at once while Redis is away (instead of waiting for it to return), connecting is

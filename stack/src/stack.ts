@@ -126,6 +126,7 @@ export async function startSubgraphs({
       development: config.env === 'development',
       policy: walls.policy,
       fieldRules: walls.subgraphFieldRules ?? true,
+      shutdown: config.shutdown,
     };
     const subgraphs: Record<SubgraphName, Subgraph> = {
       patients: createPatientsSubgraph(shared),

@@ -27,6 +27,7 @@ export function runSubgraph(name: SubgraphName, create: (deps: SubgraphDeps) => 
       tokenKey: internalTokenKey(config.subgraphTokenSecret),
       batching: config.batching,
       development: config.env === 'development',
+      shutdown: config.shutdown,
     });
     const listening = await subgraph.listen(config.ports[name], config.host);
     console.log(`Subgraph ${name} ready at ${listening.url}/graphql`);

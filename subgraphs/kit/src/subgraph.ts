@@ -10,6 +10,7 @@ import { type PrismaClient, statementScope } from '@healthgraph/db';
 import {
   type AuditLog,
   createHttpHandler,
+  type DrainOptions,
   healthRoute,
   type InternalTokenKey,
   isUnavailable,
@@ -51,6 +52,8 @@ export interface SubgraphDeps {
   policy?: (principal: Principal) => Policy;
   /** Whether the subgraph enforces the SDL's field rules itself (always, but for tests that take that wall away). */
   fieldRules?: boolean;
+  /** How the server drains on shutdown (PlatformConfig.shutdown). */
+  shutdown?: DrainOptions;
 }
 
 export interface SubgraphOptions<L> extends SubgraphDeps {
@@ -86,6 +89,7 @@ export function createSubgraph<L>({
   log = logger,
   policy,
   fieldRules = true,
+  shutdown,
 }: SubgraphOptions<L>): Subgraph {
   const built = buildSubgraphSchema({ typeDefs: parse(subgraphTypeDefs(name)), resolvers: resolvers as GraphQLResolverMap<unknown> });
   const schema = fieldRules ? enforceFieldRules(built) : built;
@@ -141,6 +145,6 @@ export function createSubgraph<L>({
     name,
     server: server as unknown as ApolloServer<SubgraphContext<unknown>>,
     handler,
-    listen: serve(server as unknown as ApolloServer, handler),
+    listen: serve(server as unknown as ApolloServer, handler, undefined, shutdown),
   };
 }
