@@ -90,7 +90,7 @@ describe('the policy matrix: role x purpose x relationship x label, field by fie
     }
     expect(failures).toEqual([]);
     expect(disclosed).toBeGreaterThan(100); // the matrix exercises disclosure, not only refusal
-  });
+  }, 240_000); // some 1,500 requests: minutes on a busy two-core machine
 });
 
 /**
@@ -192,5 +192,5 @@ describe('the write matrix: role x purpose x relationship, for every write', () 
     }
     expect(failures).toEqual([]);
     expect(allowed).toBeGreaterThan(5);
-  });
+  }, 240_000);
 });

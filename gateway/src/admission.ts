@@ -1,5 +1,22 @@
-import { counter, gauge, histogram, type RetryLaterError, retryLater, SECONDS_BUCKETS } from '@healthgraph/platform';
+import type { IncomingMessage } from 'node:http';
+import {
+  type AuditLog,
+  closeRedis,
+  connectRedis,
+  counter,
+  createRedisClient,
+  gauge,
+  histogram,
+  type RetryLaterError,
+  retryLater,
+  SECONDS_BUCKETS,
+} from '@healthgraph/platform';
+import { GraphQLError } from 'graphql';
+import type { GatewayConfig } from './config.js';
+import type { GatewayContext } from './context.js';
+import { gatewayRefusal } from './plugins/audit.js';
 import { type ClassSettings, PRIORITY_CLASSES, type PriorityClass } from './priority.js';
+import { RateLimits } from './rate-limit.js';
 
 /**
  * Admission control: how many requests the gateway works on at once, who waits, and who is told
@@ -213,4 +230,49 @@ export class AdmissionControl {
       priorityClass: priority,
     });
   }
+}
+
+export interface AdmissionGateOptions {
+  config: Pick<GatewayConfig, 'admission' | 'priority' | 'rateLimit' | 'redis'>;
+  /** The verified caller of a request (the context factory: one verification per request). */
+  callerOf: (req: IncomingMessage) => Promise<GatewayContext>;
+  /** Where a refused break-glass request is recorded. */
+  audit: AuditLog;
+}
+
+/**
+ * The HTTP layer's admission step: after the token is verified (the class is the verified
+ * caller's), before anything is parsed. A caller over its rate limit does not take a place in the
+ * queue. Break-glass is always audited, refusals for load included: the emergency that was turned
+ * away must be as visible to the privacy officer as the one let in (45 CFR 164.312(b)).
+ */
+export function createAdmissionGate({ config, callerOf, audit }: AdmissionGateOptions) {
+  const admission = new AdmissionControl({ ...config.admission, classes: config.priority.classes });
+  const redis = config.redis.url ? createRedisClient(config.redis.url) : undefined;
+  const rateLimits = new RateLimits({
+    ...config.rateLimit,
+    perSub: Object.fromEntries(PRIORITY_CLASSES.map((c) => [c, config.priority.classes[c].ratePerSub])) as Record<PriorityClass, number>,
+    redis,
+    prefix: config.redis.prefix,
+  });
+  const admit = async (req: IncomingMessage, signal: AbortSignal) => {
+    const caller = await callerOf(req);
+    try {
+      await rateLimits.check(caller.principal, caller.priority);
+      return await admission.admit(caller.priority, signal);
+    } catch (error) {
+      if (caller.principal.breakGlassReason && error instanceof GraphQLError)
+        audit.record(gatewayRefusal(caller, 'Request', { resourceIds: [String(error.extensions.code)] }));
+      throw error;
+    }
+  };
+  return {
+    admission,
+    admit,
+    // Without Redis at start the limits hold per process until the client reconnects by itself.
+    connect: async () => {
+      if (redis) await connectRedis(redis);
+    },
+    close: () => closeRedis(redis),
+  };
 }

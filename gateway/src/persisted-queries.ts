@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, type FSWatcher, readFileSync, watch } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
-import { closeRedis, connectRedis, createRedisClient, type Principal, type Role, withTimeout } from '@healthgraph/platform';
+import { closeRedis, connectRedis, createRedisClient, type Logger, type Principal, type Role, withTimeout } from '@healthgraph/platform';
 import KeyvRedis from '@keyv/redis';
 import { createKeyv } from 'cacheable';
 import { GraphQLError, parse, print } from 'graphql';
 import { Keyv } from 'keyv';
-import type { PersistedQueryMode } from './config.js';
+import type { GatewayConfig, PersistedQueryMode } from './config.js';
 
 /** off: any operation, APQ on; log_unknown: the same, logging operations not in the manifest;
  * safelist: manifest operations only, by id or identical text; require_id: manifest operations by id only. */
@@ -223,5 +223,37 @@ export function createApqStore(
     // Connected before the gateway serves, so a hash registered through one replica is at once found through another.
     connect: async () => void (client && (await connectRedis(client))),
     close: () => closeRedis(client),
+  };
+}
+
+export interface PersistedQueriesOptions {
+  config: Pick<GatewayConfig, 'persistedQueries' | 'redis'>;
+  log: Logger;
+  logUnknown: PersistedQueryOptions['logUnknown'];
+}
+
+/**
+ * The gateway's persisted queries: the trusted operations (reloaded when the manifest changes),
+ * the APQ store where the mode accepts any text (APQ registration would let any text in), and the
+ * HTTP layer's step that resolves a request's id to its operation before Apollo Server sees it.
+ */
+export function createPersistedQueries({ config, log, logUnknown }: PersistedQueriesOptions) {
+  const pq = config.persistedQueries;
+  const trusted = new TrustedOperations(pq.manifestPath ?? DEFAULT_MANIFEST_PATH);
+  trusted.watch((error) => log.error({ reason: error.message }, 'persisted query manifest not reloaded'));
+  const apq = pq.mode === 'off' || pq.mode === 'log_unknown' ? createApqStore(config.redis.url, config.redis.prefix) : undefined;
+  const options: PersistedQueryOptions = { mode: pq.mode, trusted, bypassRoles: pq.bypassRoles, logUnknown };
+  return {
+    trusted,
+    apq,
+    /** Resolves a request body for its verified caller. */
+    resolve: (body: unknown, principal: Principal) => resolvePersistedQuery(body, principal, options),
+    connect: async () => {
+      await apq?.connect();
+    },
+    close: async () => {
+      trusted.close();
+      await apq?.close();
+    },
   };
 }

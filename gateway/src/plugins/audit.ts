@@ -251,6 +251,31 @@ export function stripHidden(value: unknown): void {
 
 const SHAPES_MAX = 2_000;
 
+/**
+ * A refusal the gateway itself decides, as an audit event: fields removed before planning
+ * (`Operation`, the coordinates refused) or a whole request turned away for load (`Request`, the code).
+ */
+export function gatewayRefusal(
+  context: Pick<GatewayContext, 'principal' | 'requestId' | 'correlationId'>,
+  resourceType: 'Operation' | 'Request',
+  { fieldPaths = [], resourceIds = [] }: { fieldPaths?: string[]; resourceIds?: string[] },
+): AuditInput {
+  const { principal } = context;
+  return {
+    actorSub: principal.sub,
+    actorRole: principal.role,
+    purpose: principal.purpose,
+    breakGlassReason: principal.breakGlassReason ?? null,
+    patientId: null,
+    resourceType,
+    resourceIds,
+    fieldPaths,
+    requestId: context.requestId,
+    correlationId: context.correlationId,
+    outcome: 'DENIED',
+  };
+}
+
 export interface AuditPluginOptions {
   audit: AuditLog;
 }
