@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { type ApolloServer, type BaseContext, HeaderMap } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import { type CompressionOptions, endCompressed } from './compression.js';
-import { type CorsOptions, corsPolicy } from './cors.js';
+import { addVary, type CorsOptions, corsPolicy } from './cors.js';
 import { ERROR_STATUS, type ErrorCode } from './errors.js';
 import { requestIdsOf } from './request-id.js';
 import { withServerSpan } from './tracing.js';
@@ -193,7 +193,11 @@ export function createHttpHandler<C extends BaseContext>(
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
       context: () => context(req),
     });
-    for (const [name, value] of response.headers) res.setHeader(name, value);
+    // Vary adds to what the HTTP layer set (Origin), never replaces it.
+    for (const [name, value] of response.headers) {
+      if (name === 'vary') addVary(res, value);
+      else res.setHeader(name, value);
+    }
     res.statusCode = response.status ?? 200;
     challenge(req, res);
     if (response.body.kind === 'complete') {
