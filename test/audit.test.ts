@@ -186,8 +186,10 @@ describe('the audit trail', () => {
 
   it('is append-only in the database', async () => {
     const event = await stack.db.prisma.auditEvent.findFirstOrThrow();
-    await expect(stack.db.prisma.auditEvent.update({ where: { id: event.id }, data: { outcome: 'DENIED' } })).rejects.toThrow();
-    await expect(stack.db.prisma.auditEvent.delete({ where: { id: event.id } })).rejects.toThrow();
-    expect(await stack.db.prisma.auditEvent.findUnique({ where: { id: event.id } })).toEqual(event);
+    // The key is (id, at): AuditEvent is partitioned by month on `at`.
+    const key = { id_at: { id: event.id, at: event.at } };
+    await expect(stack.db.prisma.auditEvent.update({ where: key, data: { outcome: 'DENIED' } })).rejects.toThrow();
+    await expect(stack.db.prisma.auditEvent.delete({ where: key })).rejects.toThrow();
+    expect(await stack.db.prisma.auditEvent.findUnique({ where: key })).toEqual(event);
   });
 });

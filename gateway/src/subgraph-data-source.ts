@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import type { Fetcher, FetcherResponse } from '@apollo/utils.fetcher';
-import { injectTraceContext } from '@healthgraph/platform';
+import { injectTraceContext, logger } from '@healthgraph/platform';
 import { GraphQLError } from 'graphql';
 import { Agent, type Dispatcher, request } from 'undici';
 import type { SubgraphName } from './compose.js';
@@ -86,6 +86,16 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
         throw new GraphQLError(first.message, { extensions: { code: 'BAD_USER_INPUT', serviceName: this.serviceName } });
       }
       const what = response ? 'refused the request' : 'is unavailable';
+      // The client learns only which service failed; the operator learns why (a refused or reset connection, a status).
+      const cause = (error as { cause?: { code?: string; message?: string }; code?: string; message?: string }) ?? {};
+      logger.warn(
+        {
+          service: this.serviceName,
+          status: response?.status,
+          reason: cause.cause?.code ?? cause.code ?? cause.cause?.message ?? cause.message,
+        },
+        'subgraph call failed',
+      );
       const reason = error instanceof CircuitOpenError ? 'circuit_open' : error instanceof SubgraphTimeoutError ? 'timeout' : undefined;
       throw new GraphQLError(`The ${this.serviceName} service ${what}; its fields are missing from this response`, {
         extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: this.serviceName, ...(reason ? { reason } : {}) },

@@ -1,4 +1,4 @@
-import type { PrismaClient } from '@healthgraph/db';
+import { ensureAuditPartitions, type PrismaClient } from '@healthgraph/db';
 import { AuditJournal } from './audit-journal.js';
 import { type AuditInput, type AuditRecord, auditRecord, sanitizeAuditRecord } from './audit-record.js';
 import type { PlatformConfig } from './config.js';
@@ -388,11 +388,19 @@ export async function auditInTransaction(tx: Pick<PrismaClient, '$executeRawUnsa
 
 /** The audit writer a service's configuration asks for, with what earlier runs left in the journal shipped first. */
 export async function openAuditLog(
-  db: Pick<PrismaClient, '$executeRawUnsafe'>,
+  db: Pick<PrismaClient, '$executeRawUnsafe' | '$queryRawUnsafe'>,
   config: Pick<PlatformConfig, 'audit'>,
   service: string,
-  log?: Logger,
+  log: Logger = processLogger,
 ): Promise<AuditLog> {
+  // The months ahead must exist before the first event of a new month arrives; the daily job
+  // makes them too. A database that is down now is no reason not to start: the journal takes events.
+  try {
+    const created = await ensureAuditPartitions(db, { partitionsAhead: config.audit.partitionsAhead ?? 3 });
+    if (created) log.info({ created }, 'audit partitions created ahead');
+  } catch (error) {
+    log.warn({ sqlState: sqlStateOf(error) }, 'audit partitions could not be checked at start-up');
+  }
   const audit = new AuditLog(db, { service, journalDir: config.audit.journalDir, mode: config.audit.mode, log });
   await audit.replay();
   return audit;

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { auditPartitionSettings } from '@healthgraph/db';
 
 /**
  * Configuration is read once at start-up from the environment, validated, and refused with one
@@ -34,6 +35,10 @@ export interface PlatformConfig {
     journalDir: string;
     /** `durable`: an answer is released only once its events are durable. `queued`: a benchmark baseline, refused in production. */
     mode: 'durable' | 'queued';
+    /** Months of audit events kept (AUDIT_RETENTION_MONTHS; six years by default and at least that in production). */
+    retentionMonths: number;
+    /** Monthly audit partitions kept ready ahead (AUDIT_PARTITIONS_AHEAD). */
+    partitionsAhead: number;
   };
   /** OTLP/HTTP endpoint for traces (OTEL_EXPORTER_OTLP_ENDPOINT); tracing is off without one. */
   tracingEndpoint?: string;
@@ -106,6 +111,12 @@ export const environmentOf = (env: NodeJS.ProcessEnv): Environment =>
 export function loadPlatformConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig {
   const read = envReader(env);
   const mode = environmentOf(env);
+  let partitions: ReturnType<typeof auditPartitionSettings>;
+  try {
+    partitions = auditPartitionSettings(env);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
   const config: PlatformConfig = {
     env: mode,
     host: read.string('HOST', '127.0.0.1')!,
@@ -124,6 +135,7 @@ export function loadPlatformConfig(env: NodeJS.ProcessEnv = process.env): Platfo
     audit: {
       journalDir: read.string('AUDIT_JOURNAL_DIR', DEFAULT_DATA_DIR)!,
       mode: read.oneOf('AUDIT_MODE', ['durable', 'queued'], 'durable'),
+      ...partitions,
     },
     tracingEndpoint: read.string('OTEL_EXPORTER_OTLP_ENDPOINT'),
     shutdown: {

@@ -31,8 +31,8 @@ export interface Database {
   kind: 'postgresql' | 'pglite';
   prisma: PrismaClient;
   adapterFactory: SqlMigrationAwareDriverAdapterFactory;
-  /** Subscribes to every SQL statement the client sends; returns the unsubscribe function. */
-  onQuery(listener: (sql: string) => void): () => void;
+  /** Subscribes to every SQL statement the client sends (with its parameters as JSON text); returns the unsubscribe function. */
+  onQuery(listener: (sql: string, params: string) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -53,12 +53,12 @@ export async function openDatabase({ url, dataDir = DEFAULT_PGLITE_DIR, poolSize
     adapterFactory = new PrismaPGlite(pglite);
     closeDriver = () => pglite.close();
   }
-  const listeners = new Set<(sql: string) => void>();
+  const listeners = new Set<(sql: string, params: string) => void>();
   const prisma = new PrismaClient({ adapter: adapterFactory, log: [{ emit: 'event', level: 'query' }] });
   prisma.$on('query', (event) => {
     const scope = statementScope.getStore();
     if (scope) scope.statements++;
-    for (const listener of listeners) listener(event.query);
+    for (const listener of listeners) listener(event.query, event.params);
   });
   return {
     kind,

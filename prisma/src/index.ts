@@ -1,3 +1,4 @@
+export * from './audit-partitions.js';
 export * from './database.js';
 export type * from './generated/prisma/client.js';
 export { Prisma, PrismaClient } from './generated/prisma/client.js';

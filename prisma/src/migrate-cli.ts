@@ -1,10 +1,14 @@
 /**
- * `npm run db:migrate` applies pending migrations to DATABASE_URL (or the embedded database).
+ * `npm run db:migrate` applies pending migrations to DATABASE_URL (or the embedded database) and
+ * makes sure the audit partitions ahead exist.
+ * `node prisma/dist/migrate-cli.js partitions` (the daily job) creates the audit partitions ahead
+ * and drops those older than AUDIT_RETENTION_MONTHS.
  * `npm run db:migration:create -- <name>` writes prisma/migrations/<timestamp>_<name>/migration.sql
  * from the change to schema.prisma since the newest migration.
  */
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { auditPartitionSettings, ensureAuditPartitions, maintainAuditPartitions } from './audit-partitions.js';
 import { openDatabase } from './database.js';
 import { applyMigrations, diffSchemaSinceLastMigration, MIGRATIONS_DIR, SCHEMA_PATH, SCHEMA_SNAPSHOT_PATH } from './migrate.js';
 
@@ -16,17 +20,42 @@ const USAGE = `usage: npm run db:migrate
                         recording them in _prisma_migrations as \`prisma migrate deploy\` does
   db:migration:create   writes prisma/migrations/<timestamp>_<name>/migration.sql from the change
                         to prisma/schema.prisma since the newest migration
+  partitions            creates the audit trail's monthly partitions ahead (AUDIT_PARTITIONS_AHEAD)
+                        and drops those past retention (AUDIT_RETENTION_MONTHS), as the CronJob does
   --help                this text`;
 
 const [command = 'deploy', rawName] = process.argv.slice(2);
 
+const settings = () => {
+  try {
+    return auditPartitionSettings();
+  } catch (error) {
+    console.error(`Configuration error: ${(error as Error).message}`);
+    process.exit(1);
+  }
+};
+
 if (process.argv.slice(2).some((arg) => arg === '--help' || arg === '-h')) {
   console.log(USAGE);
 } else if (command === 'deploy') {
+  const { partitionsAhead } = settings();
   const db = await openDatabase({ url: process.env.DATABASE_URL, dataDir: process.env.PGLITE_DATA_DIR });
   try {
     const applied = await applyMigrations(db.adapterFactory);
     console.log(applied.length ? `Applied ${applied.length} migration(s): ${applied.join(', ')}` : 'Database is up to date.');
+    const created = await ensureAuditPartitions(db.prisma, { partitionsAhead });
+    if (created) console.log(`Created ${created} audit partition(s) ahead.`);
+  } finally {
+    await db.close();
+  }
+} else if (command === 'partitions') {
+  const chosen = settings();
+  const db = await openDatabase({ url: process.env.DATABASE_URL, dataDir: process.env.PGLITE_DATA_DIR });
+  try {
+    const { created, dropped } = await maintainAuditPartitions(db.prisma, chosen);
+    console.log(
+      `Audit partitions: ${created} created (${chosen.partitionsAhead} months ahead), ${dropped} dropped (older than ${chosen.retentionMonths} months).`,
+    );
   } finally {
     await db.close();
   }
@@ -58,6 +87,6 @@ if (process.argv.slice(2).some((arg) => arg === '--help' || arg === '-h')) {
     await db.close();
   }
 } else {
-  console.error(`migrate: unknown command "${command}": use deploy or create (see --help)`);
+  console.error(`migrate: unknown command "${command}": use deploy, partitions or create (see --help)`);
   process.exit(2);
 }

@@ -8,14 +8,19 @@ interface Page {
   after?: string | null;
 }
 
-/** Newest first, keyset-paged on (at, id). */
+/**
+ * Newest first, keyset-paged on (at, id). AuditEvent is partitioned by month on `at`: every bound
+ * on `at` is stated on its own (not only inside the keyset OR) so the planner prunes the months a
+ * page cannot reach, and within the rest walks each month's (patientId, at) or (at) index backwards
+ * until the page is full.
+ */
 async function auditPage({ data }: Context, where: Prisma.AuditEventWhereInput, { first, after }: Page) {
   const size = pageSize(first);
   const cursor = decodeTimeCursor(after);
   const conditions: Prisma.AuditEventWhereInput[] = [where];
   if (cursor) {
     const [at, id] = cursor;
-    conditions.push({ OR: [{ at: { lt: at } }, { at, id: { lt: id } }] });
+    conditions.push({ at: { lte: at } }, { OR: [{ at: { lt: at } }, { at, id: { lt: id } }] });
   }
   const rows = await data.prisma.auditEvent.findMany({
     where: { AND: conditions },
