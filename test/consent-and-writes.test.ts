@@ -187,6 +187,14 @@ describe('contact details: the patient themself and the front desk', () => {
     const [event] = (await written('Patient', SEEDED.patient)).slice(-1);
     expect(event).toMatchObject({ patientId: SEEDED.patient, resourceIds: [SEEDED.patient] });
     expect(event!.fieldPaths).toEqual(['Mutation.updateMyContact', 'Patient.address', 'Patient.email', 'Patient.phone']);
+    // A field set to null is cleared; the ones left out are kept.
+    const cleared = await stack.query(patient, CONTACT, { input: { address: { state: null } } });
+    expect((cleared.body.data!.updateMyContact as any).address).toEqual({
+      line: '1 Harbor Way',
+      city: 'Portland',
+      state: null,
+      postalCode: '97201',
+    });
   });
 
   it('lets the front desk change any patient’s contact details, and nobody else', async () => {

@@ -39,7 +39,11 @@ function columnsOf(input: ContactInput, argument: string): ContactColumns {
   } else if (input.address) {
     set('addressLine', text(input.address.line, 'address.line', 200));
     set('city', text(input.address.city, 'address.city', 100));
-    set('state', text(input.address.state?.toUpperCase(), 'address.state', 2, STATE, 'a two-letter state code'));
+    const { state } = input.address;
+    set(
+      'state',
+      text(state === null || state === undefined ? state : state.toUpperCase(), 'address.state', 2, STATE, 'a two-letter state code'),
+    );
     set('postalCode', text(input.address.postalCode, 'address.postalCode', 10, POSTAL_CODE, 'a ZIP code (12345 or 12345-6789)'));
   }
   if (Object.keys(columns).length === 0) throw badUserInput(argument, 'give at least one of phone, email or address');
