@@ -16,7 +16,27 @@ export interface Service {
  * during start-up is logged and exit 1.
  */
 export async function runProcess(start: () => Promise<Service>): Promise<void> {
-  let service: Service;
+  let service: Service | undefined;
+  let stopping: NodeJS.Signals | undefined;
+  const close = (running: Service, signal: NodeJS.Signals) => {
+    logger.info({ signal }, 'stopping');
+    running.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ reason: (error as Error)?.message }, 'shutdown did not complete cleanly');
+        process.exit(1);
+      },
+    );
+  };
+  // Owned from the first moment: a signal while the service starts (replaying its audit journal,
+  // say) is taken once it has started, never left to Node's default, which would exit at once.
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = signal;
+    if (service) close(service, signal);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
   try {
     service = await start();
   } catch (error) {
@@ -25,19 +45,5 @@ export async function runProcess(start: () => Promise<Service>): Promise<void> {
     process.exit(1);
   }
   startDefaultMetrics();
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    service.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ reason: (error as Error)?.message }, 'shutdown did not complete cleanly');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  if (stopping) close(service, stopping);
 }
