@@ -31,6 +31,8 @@ export async function runProcess(start: () => Promise<Service>): Promise<void> {
   // Owned from the first moment: a signal while the service starts (replaying its audit journal,
   // say) is taken once it has started, never left to Node's default, which would exit at once.
   const stop = (signal: NodeJS.Signals) => {
+    // A second signal while still starting (Ctrl-C twice during a long first seed) means now.
+    if (stopping && !service) process.exit(130);
     if (stopping) return;
     stopping = signal;
     if (service) close(service, signal);
