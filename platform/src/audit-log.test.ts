@@ -112,7 +112,7 @@ describe('the audit writer', () => {
     // The process dies here, without closing; its last write was cut short mid-line (never acknowledged).
     const [file] = readdirSync(dir);
     appendFileSync(join(dir, file!), '{"id":"torn","at":"2026-');
-    const renamed = join(dir, file!.replace(`-${process.pid}-`, '-999999999-'));
+    const renamed = join(dir, file!.replace(`.${process.pid}.`, '.999999999.'));
     renameSync(join(dir, file!), renamed);
 
     const up = auditTable();
