@@ -37,14 +37,29 @@ describe('Prometheus metrics', () => {
     // A client-chosen operation name (here carrying an MRN-like value) must never become a label.
     await send({ query: 'query Steal_MRN00100037 { patient(id: "pat-999999") { name { text } } }' });
     await send({ query: '{ myPatients(first: 100) { edges { node { notes(first: 100) { edges { node { text } } } } } } }' });
+    // A break-glass read is counted in the emergency class, the one the emergency alert watches.
+    const breakGlass = await stack.token({ ...clinician, purpose: 'BTG', reason: 'Unconscious in the emergency department' });
+    await (
+      await fetch(stack.gatewayUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${breakGlass}` },
+        body: JSON.stringify({ query: '{ patient(id: "%s") { allergies { severity } } }'.replace('%s', SEEDED.patient) }),
+      })
+    ).text();
 
     const gateway = await (await fetch(stack.gatewayUrl.replace('/graphql', '/metrics'))).text();
     expect(
-      value(gateway, 'healthgraph_request_duration_seconds_count{service="gateway",operation="PatientChart",kind="query"}'),
+      value(
+        gateway,
+        'healthgraph_request_duration_seconds_count{service="gateway",operation="PatientChart",kind="query",class="clinical"}',
+      ),
     ).toBeGreaterThanOrEqual(2);
     expect(
-      value(gateway, 'healthgraph_request_duration_seconds_count{service="gateway",operation="other",kind="query"}'),
+      value(gateway, 'healthgraph_request_duration_seconds_count{service="gateway",operation="other",kind="query",class="clinical"}'),
     ).toBeGreaterThanOrEqual(2);
+    expect(
+      value(gateway, 'healthgraph_request_duration_seconds_count{service="gateway",operation="other",kind="query",class="emergency"}'),
+    ).toBe(1);
     expect(value(gateway, 'healthgraph_errors_total{service="gateway",code="NOT_FOUND"}')).toBeGreaterThanOrEqual(1);
     expect(value(gateway, 'healthgraph_errors_total{service="gateway",code="COST_ESTIMATED_TOO_EXPENSIVE"}')).toBeGreaterThanOrEqual(1);
     expect(value(gateway, 'healthgraph_cost_rejections_total')).toBeGreaterThanOrEqual(1);

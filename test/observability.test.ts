@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import '@healthgraph/gateway/admission';
 import '@healthgraph/gateway/plugins/cost';
+import '@healthgraph/gateway/rate-limit';
+import '@healthgraph/gateway/subgraph-resilience';
 import '@healthgraph/kit';
 import { registry, startDefaultMetrics } from '@healthgraph/platform';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -107,7 +110,7 @@ describe('dashboards and alerts name what the code exports', () => {
     if (rule.for) expect(rule.for).toMatch(/^\d+[smh]$/);
   });
 
-  it('the dashboard covers latency, throughput, errors, cache, audit durability and cost; the alerts cover the audit trail', () => {
+  it('the dashboard covers latency by class, throughput, errors, cache, audit durability, cost, admission, rate limits and breakers; the alerts cover the audit trail, emergency latency, shedding and breakers', () => {
     const all = targets.map(([, expr]) => expr).join('\n');
     for (const metric of [
       'healthgraph_request_duration_seconds_bucket',
@@ -118,11 +121,22 @@ describe('dashboards and alerts name what the code exports', () => {
       'healthgraph_audit_quarantined_total',
       'healthgraph_audit_refused_total',
       'healthgraph_operation_cost_bucket',
+      'healthgraph_admission_total',
+      'healthgraph_rate_limited_total',
+      'healthgraph_subgraph_breaker_state',
     ])
       expect(all).toContain(metric);
+    expect(all).toMatch(/sum by \(le, class\) \(rate\(healthgraph_request_duration_seconds_bucket/);
     const alerting = alerts.map(([, rule]) => rule.expr).join('\n');
-    for (const metric of ['healthgraph_audit_refused_total', 'healthgraph_audit_quarantined_total', 'healthgraph_audit_journal_events'])
+    for (const metric of [
+      'healthgraph_audit_refused_total',
+      'healthgraph_audit_quarantined_total',
+      'healthgraph_audit_journal_events',
+      'healthgraph_subgraph_breaker_state',
+      'healthgraph_admission_total',
+    ])
       expect(alerting).toContain(metric);
+    expect(alerting).toContain('class="emergency"');
     expect(new Set(dashboard.panels.map((p) => p.title)).size).toBe(dashboard.panels.length);
   });
 });

@@ -127,6 +127,7 @@ export function createGateway({
         log,
         message: 'request',
         operationLabel: (name) => (name && trusted.hasName(name) ? name : 'other'),
+        priorityClass: (context) => context.priority,
       }),
     ],
   });

@@ -36,8 +36,8 @@ export const histogram = <L extends string = never>(name: string, help: string, 
 export const metrics = {
   requestDuration: new client.Histogram({
     name: 'healthgraph_request_duration_seconds',
-    help: 'GraphQL request duration, by service, trusted operation name (or other) and kind',
-    labelNames: ['service', 'operation', 'kind'] as const,
+    help: 'GraphQL request duration, by service, trusted operation name (or other), kind and priority class (gateway)',
+    labelNames: ['service', 'operation', 'kind', 'class'] as const,
     buckets: seconds,
     registers: [registry],
   }),

@@ -21,7 +21,7 @@ export function holdResponse(context: object, until: Promise<unknown>): void {
   holds.set(context, list);
 }
 
-export interface RequestLogOptions {
+export interface RequestLogOptions<C = BaseContext> {
   /** The service's name in metric labels and log lines (`gateway`, `patients`...). */
   service: string;
   log: Logger;
@@ -31,6 +31,8 @@ export interface RequestLogOptions {
   operationLabel: (operationName: string | null) => string;
   /** Fields added to every line (e.g. `{ subgraph: name }`). */
   fields?: Record<string, unknown>;
+  /** The request's priority class, where the service knows it (the gateway): a metric label and a log field. */
+  priorityClass?: (context: C) => string | undefined;
 }
 
 /**
@@ -44,7 +46,8 @@ export function requestLogPlugin<C extends Logged>({
   message,
   operationLabel,
   fields = {},
-}: RequestLogOptions): ApolloServerPlugin<C> {
+  priorityClass,
+}: RequestLogOptions<C>): ApolloServerPlugin<C> {
   return {
     async requestDidStart() {
       const started = performance.now();
@@ -55,7 +58,11 @@ export function requestLogPlugin<C extends Logged>({
           const durationMs = performance.now() - started;
           const operationLabelValue = operationLabel(operationName ?? null);
           const kind = operation?.operation ?? 'unknown';
-          metrics.requestDuration.observe({ service, operation: operationLabelValue, kind }, durationMs / 1000);
+          const priority = contextValue && priorityClass ? priorityClass(contextValue) : undefined;
+          metrics.requestDuration.observe(
+            { service, operation: operationLabelValue, kind, ...(priority ? { class: priority } : {}) },
+            durationMs / 1000,
+          );
           const errors =
             response.body.kind === 'single'
               ? (response.body.singleResult.errors ?? []).map((e) => String(e.extensions?.code ?? 'UNKNOWN'))
@@ -69,6 +76,7 @@ export function requestLogPlugin<C extends Logged>({
               operation: operationLabelValue,
               kind,
               role: contextValue?.principal?.role,
+              class: priority,
               status: response.http.status ?? 200,
               durationMs: Math.round(durationMs * 10) / 10,
               errors,
