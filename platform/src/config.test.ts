@@ -25,6 +25,15 @@ describe('the platform configuration', () => {
   ])('refuses production %s', (_, override) => {
     expect(() => loadPlatformConfig({ ...production, ...override })).toThrow(ConfigError);
   });
+  it('takes a read replica only beside its primary and a Redis that every process shares', () => {
+    const replica = 'postgresql://reader@replica.internal/clinical';
+    expect(() => loadPlatformConfig({ DATABASE_REPLICA_URL: replica })).toThrow(/set both/);
+    expect(() => loadPlatformConfig({ ...production, DATABASE_REPLICA_URL: replica })).toThrow(/needs REDIS_URL/);
+    expect(loadPlatformConfig({ ...production, DATABASE_REPLICA_URL: replica, REDIS_URL: 'redis://cache:6379' }).databaseReplicaUrl).toBe(
+      replica,
+    );
+  });
+
   it('refuses a bad port, naming the variable', () => {
     expect(() => loadPlatformConfig({ GATEWAY_PORT: 'http' })).toThrow(/GATEWAY_PORT/);
   });

@@ -20,6 +20,8 @@ export interface PlatformConfig {
   logLevel: LogLevel;
   /** PostgreSQL URL; when absent the embedded PGlite database under pgliteDir is used. */
   databaseUrl?: string;
+  /** A streaming replica of DATABASE_URL for plain reads (they go to it once it has replayed every published write). */
+  databaseReplicaUrl?: string;
   pgliteDir?: string;
   ports: { gateway: number; patients: number; providers: number; appointments: number; records: number };
   /** Redis shared by every replica (cache L2, invalidations, APQ); absent: each process alone. */
@@ -122,6 +124,7 @@ export function loadPlatformConfig(env: NodeJS.ProcessEnv = process.env): Platfo
     host: read.string('HOST', '127.0.0.1')!,
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, mode === 'test' ? 'silent' : 'info'),
     databaseUrl: read.string('DATABASE_URL'),
+    databaseReplicaUrl: read.string('DATABASE_REPLICA_URL'),
     pgliteDir: read.string('PGLITE_DATA_DIR'),
     ports: {
       gateway: read.port('GATEWAY_PORT', 4000),
@@ -145,6 +148,10 @@ export function loadPlatformConfig(env: NodeJS.ProcessEnv = process.env): Platfo
       drainMs: read.milliseconds('SHUTDOWN_DRAIN_MS', 10_000, 600_000),
     },
   };
+  if (config.databaseReplicaUrl && !config.databaseUrl)
+    throw new ConfigError('DATABASE_REPLICA_URL is a replica of DATABASE_URL: set both (the embedded database has no replica)');
+  if (config.databaseReplicaUrl && !config.redis.url)
+    throw new ConfigError('DATABASE_REPLICA_URL needs REDIS_URL: every process must learn where each write left the log');
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(config.redis.prefix)) throw new ConfigError('CACHE_PREFIX must be 1 to 64 letters, digits, "-" or "_"');
   if (mode === 'production') {
     if (config.subgraphTokenSecret === DEV_SUBGRAPH_SECRET || config.subgraphTokenSecret.length < 32) {

@@ -2,6 +2,7 @@ export * from './audit-log.js';
 export * from './compression.js';
 export * from './config.js';
 export * from './cors.js';
+export * from './database.js';
 export * from './database-errors.js';
 export * from './errors.js';
 export * from './http.js';

@@ -7,6 +7,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from './generated/prisma/client.js';
+import { localWalPositions, type ReadRoutingOptions, routeReads } from './read-replica.js';
 
 /**
  * Counts the SQL statements of whatever runs inside `statementScope.run({ statements: 0 }, ...)`,
@@ -24,12 +25,24 @@ export interface DatabaseOptions {
   dataDir?: string;
   /** Connection pool size for PostgreSQL. */
   poolSize?: number;
+  /**
+   * A streaming replica of `url` (DATABASE_REPLICA_URL): plain reads go to it once it has replayed
+   * every write published in `routing.positions`; writes, transactions and audit go to `url`.
+   */
+  replicaUrl?: string;
+  /** How reads are routed to the replica; positions default to this process's own (right for one process only). */
+  routing?: Partial<ReadRoutingOptions>;
 }
 
 /** One open database: a shared Prisma client plus a way to observe every SQL statement. */
 export interface Database {
   kind: 'postgresql' | 'pglite';
+  /** Reads and writes; with a replica, plain reads go to it when it is fresh enough. */
   prisma: PrismaClient;
+  /** The primary alone, for the audit trail (appends that no read waits for); `prisma` itself without a replica. */
+  primary: PrismaClient;
+  /** Whether plain reads may go to a replica. */
+  replicated: boolean;
   adapterFactory: SqlMigrationAwareDriverAdapterFactory;
   /** Subscribes to every SQL statement the client sends (with its parameters as JSON text); returns the unsubscribe function. */
   onQuery(listener: (sql: string, params: string) => void): () => void;
@@ -37,24 +50,41 @@ export interface Database {
 }
 
 /** Opens PostgreSQL through @prisma/adapter-pg when a URL is given, embedded PGlite otherwise. */
-export async function openDatabase({ url, dataDir = DEFAULT_PGLITE_DIR, poolSize = 10 }: DatabaseOptions = {}): Promise<Database> {
+export async function openDatabase({
+  url,
+  dataDir = DEFAULT_PGLITE_DIR,
+  poolSize = 10,
+  replicaUrl,
+  routing,
+}: DatabaseOptions = {}): Promise<Database> {
   let adapterFactory: SqlMigrationAwareDriverAdapterFactory;
+  let clientFactory: SqlMigrationAwareDriverAdapterFactory;
+  let primary: PrismaClient | undefined;
   let closeDriver: () => Promise<void>;
   let kind: Database['kind'];
+  if (replicaUrl && !url) throw new RangeError('a read replica needs the primary PostgreSQL URL as well');
   if (url) {
     kind = 'postgresql';
     adapterFactory = new PrismaPg({ connectionString: url, max: poolSize });
+    clientFactory = adapterFactory;
     closeDriver = async () => {};
+    if (replicaUrl) {
+      // A replica that does not answer must not hold a read up: it is asked with a short connect timeout and the primary answers instead.
+      const replica = new PrismaPg({ connectionString: replicaUrl, max: poolSize, connectionTimeoutMillis: 1_000 });
+      clientFactory = routeReads(adapterFactory, replica, { positions: localWalPositions(), ...routing });
+      primary = new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: Math.max(2, Math.ceil(poolSize / 4)) }) });
+    }
   } else {
     kind = 'pglite';
     if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
     // pg_trgm backs the name-search indexes (migration name_search_trigram): PGlite loads contrib extensions only when asked.
     const pglite = await PGlite.create(dataDir, { extensions: { pg_trgm } });
     adapterFactory = new PrismaPGlite(pglite);
+    clientFactory = adapterFactory;
     closeDriver = () => pglite.close();
   }
   const listeners = new Set<(sql: string, params: string) => void>();
-  const prisma = new PrismaClient({ adapter: adapterFactory, log: [{ emit: 'event', level: 'query' }] });
+  const prisma = new PrismaClient({ adapter: clientFactory, log: [{ emit: 'event', level: 'query' }] });
   prisma.$on('query', (event) => {
     const scope = statementScope.getStore();
     if (scope) scope.statements++;
@@ -63,6 +93,8 @@ export async function openDatabase({ url, dataDir = DEFAULT_PGLITE_DIR, poolSize
   return {
     kind,
     prisma,
+    primary: primary ?? prisma,
+    replicated: primary !== undefined,
     adapterFactory,
     onQuery(listener) {
       listeners.add(listener);
@@ -70,6 +102,7 @@ export async function openDatabase({ url, dataDir = DEFAULT_PGLITE_DIR, poolSize
     },
     async close() {
       await prisma.$disconnect();
+      await primary?.$disconnect();
       await closeDriver();
     },
   };

@@ -1,15 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createAppointmentsSubgraph } from '@healthgraph/appointments';
-import {
-  applyMigrations,
-  type Database,
-  DEFAULT_PGLITE_DIR,
-  isEmpty,
-  openDatabase,
-  printSeedProgress,
-  seedDatabase,
-} from '@healthgraph/db';
+import { applyMigrations, type Database, DEFAULT_PGLITE_DIR, isEmpty, printSeedProgress, seedDatabase } from '@healthgraph/db';
 import { createGateway } from '@healthgraph/gateway';
 import type { SubgraphName } from '@healthgraph/gateway/compose';
 import { openCache, type Policy, type ScopedCache, type Subgraph, type SubgraphConfig } from '@healthgraph/kit';
@@ -20,6 +12,7 @@ import {
   type Listening,
   type Logger,
   openAuditLog,
+  openServiceDatabase,
   type PlatformConfig,
   type Principal,
 } from '@healthgraph/platform';
@@ -181,7 +174,7 @@ export async function startStack({
   const creating = !given && !config.databaseUrl && !dataDir.startsWith('memory://') && !existsSync(join(dataDir, 'PG_VERSION'));
   const shownDir = relative(process.cwd(), dataDir);
   if (creating) say(`Creating the embedded database in ${shownDir.startsWith('..') || !shownDir ? dataDir : shownDir}...`);
-  const db = given ?? (await openDatabase({ url: config.databaseUrl, dataDir: config.pgliteDir }));
+  const db = given ?? (await openServiceDatabase(config));
   let subgraphs: SubgraphSet | undefined;
   let gateway: Listening | undefined;
   let audit: AuditLog | undefined;
@@ -202,7 +195,7 @@ export async function startStack({
       await seedDatabase(db.prisma, { patients: seedPatients, onProgress: progress ? printSeedProgress(progress) : undefined });
       say(`  seeded in ${seconds(step)}`);
     }
-    audit = await openAuditLog(db.prisma, config, 'stack');
+    audit = await openAuditLog(db.primary, config, 'stack');
     subgraphs = await startSubgraphs({ config, db, ephemeralPorts, batching, audit, log, walls });
     gateway = await createGateway({
       config,

@@ -69,9 +69,12 @@ export async function startTestStack({
   log,
   walls,
   env,
+  database,
 }: {
   /** Environment variables for the stack's configuration (NODE_ENV=development, CORS_ORIGINS...). */
   env?: Record<string, string>;
+  /** A database of the test's own (one with a read replica, say), closed with the stack; otherwise a private one is made. */
+  database?: Database;
   seed?: SeedOptions;
   batching?: boolean;
   cache?: Partial<Config['cache']>;
@@ -79,7 +82,7 @@ export async function startTestStack({
   walls?: Walls;
 } = {}): Promise<TestStack> {
   const config = testConfig(env);
-  const db = await createTestDatabase(seed);
+  const db = database ?? (await createTestDatabase(seed));
   // Each stack its own key space: test files run side by side on different databases.
   const redisPrefix = `${config.redis.prefix}-${++stacks}`;
   const stack = await startStack({
@@ -123,12 +126,13 @@ function withClient(stack: Stack, config: Config): Omit<TestStack, 'redisPrefix'
 /**
  * Another replica of a test stack: its own four subgraph servers, caches (their own in-process
  * level) and gateway, over the same database and the same Redis key space, as a second pod would
- * be. `prisma` replaces its database client (a test that slows one replica's reads).
+ * be. `prisma` replaces its database client (a test that slows one replica's reads); `db` gives it
+ * a database connection of its own (the caller closes it).
  */
-export async function startReplica(of: TestStack, { prisma }: { prisma?: Database['prisma'] } = {}): Promise<TestStack> {
+export async function startReplica(of: TestStack, { prisma, db }: { prisma?: Database['prisma']; db?: Database } = {}): Promise<TestStack> {
   const stack = await startStack({
     config: of.config,
-    db: prisma ? { ...of.db, prisma } : of.db,
+    db: db ?? (prisma ? { ...of.db, prisma } : of.db),
     seedPatients: 0,
     ephemeralPorts: true,
     cache: of.config.cache,

@@ -1,5 +1,5 @@
-import { applyMigrations, openDatabase } from '@healthgraph/db';
-import { internalTokenKey, logger, openAuditLog, runProcess, startTracing } from '@healthgraph/platform';
+import { applyMigrations } from '@healthgraph/db';
+import { internalTokenKey, logger, openAuditLog, openServiceDatabase, runProcess, startTracing } from '@healthgraph/platform';
 import { openCache } from './cache.js';
 import { loadSubgraphConfig } from './config.js';
 import type { Subgraph, SubgraphDeps } from './subgraph.js';
@@ -16,9 +16,9 @@ export function runSubgraph(name: SubgraphName, create: (deps: SubgraphDeps) => 
     const config = loadSubgraphConfig();
     logger.level = config.logLevel;
     const stopTracing = startTracing({ serviceName: `healthgraph-${name}`, endpoint: config.tracingEndpoint });
-    const db = await openDatabase({ url: config.databaseUrl, dataDir: config.pgliteDir });
+    const db = await openServiceDatabase(config);
     if (db.kind === 'pglite') await applyMigrations(db.adapterFactory);
-    const audit = await openAuditLog(db.prisma, config, name);
+    const audit = await openAuditLog(db.primary, config, name);
     const cache = await openCache(config);
     const subgraph = create({
       prisma: db.prisma,
