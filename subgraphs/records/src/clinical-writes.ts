@@ -53,29 +53,18 @@ export interface AddAllergyInput {
   idempotencyKey: string;
 }
 
-// Verhoeff's dihedral-group tables: SNOMED CT identifiers end in a Verhoeff check digit.
-const D = [
-  [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-  [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
-  [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
-  [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
-  [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
-  [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
-  [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
-  [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
-  [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
-  [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
-];
-const P = [
-  [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-  [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
-  [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
-  [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
-  [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
-  [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
-  [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
-  [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
-];
+// Verhoeff's check (SNOMED CT identifiers end in its digit), from its definitions rather than
+// transcribed tables: D multiplies in the dihedral group D5 (0-4 rotations, 5-9 reflections);
+// P applies the permutation (0 1 5 8 9 4 2 7)(3 6) once per position, so P[i] is its i-th power.
+const D = Array.from({ length: 10 }, (_, j) =>
+  Array.from({ length: 10 }, (_, k) => {
+    if (j < 5) return k < 5 ? (j + k) % 5 : 5 + ((j + k) % 5);
+    return k < 5 ? 5 + ((j - k + 5) % 5) : (j - k + 5) % 5;
+  }),
+);
+const STEP = [1, 5, 7, 6, 2, 8, 3, 0, 9, 4];
+const P = [Array.from({ length: 10 }, (_, j) => j)];
+for (let i = 1; i < 8; i++) P.push(P[i - 1]!.map((_, j) => P[i - 1]![STEP[j]!]!));
 
 /** Whether a string is a SNOMED CT concept id: 6 to 18 digits, no leading zero, concept partition (x0x), valid Verhoeff check digit. */
 export function isSnomedConceptId(code: string): boolean {
