@@ -1,5 +1,5 @@
 /** `npm run seed -- --patients N [--seed S]`: replaces all rows with a deterministic data set. */
-import { parseArgs } from 'node:util';
+import { commandLine } from './command-line.js';
 import { openDatabase } from './database.js';
 import { applyMigrations } from './migrate.js';
 import { DEFAULT_ANCHOR, planSeed, printSeedProgress, SEEDED, type SeedOptions, seedDatabase } from './seed.js';
@@ -16,10 +16,16 @@ deterministic data set: the same options always give the same rows and ids.
   --anchor DAY       the day the data is centred on (default ${DEFAULT_ANCHOR.toISOString().slice(0, 10)})
   --help             this text`;
 
-function fail(message: string): never {
-  console.error(`seed: ${message} (see --help)`);
-  process.exit(2);
-}
+const cli = commandLine('seed', USAGE, {
+  patients: { type: 'string' },
+  providers: { type: 'string' },
+  appointments: { type: 'string' },
+  seed: { type: 'string' },
+  anchor: { type: 'string' },
+});
+const { values } = cli;
+// Annotated, so that TypeScript knows what follows a failed check is unreachable.
+const fail: (message: string) => never = cli.fail;
 
 function wholeNumber(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -27,36 +33,15 @@ function wholeNumber(flag: string, value: string | undefined): number | undefine
   return Number(value.replace(/[_,]/g, ''));
 }
 
-let values: Record<string, string | boolean | undefined>;
-try {
-  ({ values } = parseArgs({
-    options: {
-      patients: { type: 'string' },
-      providers: { type: 'string' },
-      appointments: { type: 'string' },
-      seed: { type: 'string' },
-      anchor: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-    allowPositionals: false,
-  }));
-} catch (error) {
-  fail((error as Error).message.split('\n')[0]!);
-}
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-const anchorText = values.anchor as string | undefined;
+const anchorText = values.anchor;
 if (anchorText !== undefined && (!/^\d{4}-\d{2}-\d{2}$/.test(anchorText) || Number.isNaN(Date.parse(`${anchorText}T00:00:00Z`)))) {
   fail(`--anchor must be a day as YYYY-MM-DD, not "${anchorText}"`);
 }
 const options: SeedOptions = {
-  patients: wholeNumber('patients', values.patients as string | undefined),
-  providers: wholeNumber('providers', values.providers as string | undefined),
-  appointmentsPerPatient: wholeNumber('appointments', values.appointments as string | undefined),
-  seed: wholeNumber('seed', values.seed as string | undefined),
+  patients: wholeNumber('patients', values.patients),
+  providers: wholeNumber('providers', values.providers),
+  appointmentsPerPatient: wholeNumber('appointments', values.appointments),
+  seed: wholeNumber('seed', values.seed),
   anchor: anchorText ? new Date(`${anchorText}T00:00:00Z`) : undefined,
 };
 

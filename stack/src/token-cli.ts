@@ -1,5 +1,5 @@
 /** `npm run -s token -- --role ROLE [--sub ID] [--purpose P] [--reason TEXT] [--ttl SECONDS]` prints a development JWT. */
-import { parseArgs } from 'node:util';
+import { commandLine } from '@healthgraph/db/command-line';
 import { SEEDED } from '@healthgraph/db/seed';
 import { loadGatewayConfig } from '@healthgraph/gateway/config';
 import { mintDevToken } from '@healthgraph/gateway/dev-token';
@@ -27,32 +27,16 @@ identity provider (JWT_JWKS_URL); this command refuses to sign without a shared 
   --ttl SECONDS      lifetime (default 3600; break-glass at most 900)
   --help             this text`;
 
-function fail(message: string): never {
-  console.error(`token: ${message} (see --help)`);
-  process.exit(2);
-}
-
-let values: { role?: string; sub?: string; purpose?: string; reason?: string; ttl?: string; help?: boolean };
-try {
-  ({ values } = parseArgs({
-    options: {
-      role: { type: 'string' },
-      sub: { type: 'string' },
-      purpose: { type: 'string' },
-      reason: { type: 'string' },
-      ttl: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-    allowPositionals: false,
-  }));
-} catch (error) {
-  fail((error as Error).message.split('\n')[0]!);
-}
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const cli = commandLine('token', USAGE, {
+  role: { type: 'string' },
+  sub: { type: 'string' },
+  purpose: { type: 'string' },
+  reason: { type: 'string' },
+  ttl: { type: 'string' },
+});
+const { values } = cli;
+// Annotated, so that TypeScript knows what follows a failed check is unreachable.
+const fail: (message: string) => never = cli.fail;
 const role = values.role?.toUpperCase();
 const purpose = values.purpose?.toUpperCase();
 if (!isRole(role))
