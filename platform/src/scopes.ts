@@ -23,28 +23,13 @@ export const SCOPES = [
 export type Scope = (typeof SCOPES)[number];
 
 const ALL_APPOINTMENTS: Scope[] = ['appointments:read', 'appointments:reason', 'appointments:write'];
+/** Reading a whole chart: who the patient is, how to reach them, every clinical record, their appointments. */
+const WHOLE_CHART: Scope[] = ['patient:demographics', 'patient:contact', 'clinical:emergency', 'clinical:full', ...ALL_APPOINTMENTS];
 
 /** What a role may ever hold. */
 const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
-  PATIENT: [
-    'patient:demographics',
-    'patient:contact',
-    'clinical:emergency',
-    'clinical:full',
-    ...ALL_APPOINTMENTS,
-    'audit:self',
-    'patient:contact:write',
-    'consent:manage',
-  ],
-  CLINICIAN: [
-    'patient:demographics',
-    'patient:contact',
-    'clinical:emergency',
-    'clinical:full',
-    ...ALL_APPOINTMENTS,
-    'consent:read',
-    'clinical:write',
-  ],
+  PATIENT: [...WHOLE_CHART, 'audit:self', 'patient:contact:write', 'consent:manage'],
+  CLINICIAN: [...WHOLE_CHART, 'consent:read', 'clinical:write'],
   SCHEDULER: ['patient:demographics', 'patient:contact', ...ALL_APPOINTMENTS, 'patient:contact:write'],
   BILLING: ['patient:demographics', 'patient:contact', 'appointments:read'],
   ADMIN: [],
@@ -53,20 +38,9 @@ const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
 
 /** What a purpose of use needs (minimum necessary, 45 CFR 164.502(b)). */
 const PURPOSE_SCOPES: Record<Purpose, readonly Scope[]> = {
-  TREAT: [
-    'patient:demographics',
-    'patient:contact',
-    'clinical:emergency',
-    'clinical:full',
-    ...ALL_APPOINTMENTS,
-    'audit:self',
-    'patient:contact:write',
-    'consent:manage',
-    'consent:read',
-    'clinical:write',
-  ],
+  TREAT: [...WHOLE_CHART, 'audit:self', 'patient:contact:write', 'consent:manage', 'consent:read', 'clinical:write'],
   // Emergency treatment reads what it needs; clinical writes are recorded under TREAT.
-  ETREAT: ['patient:demographics', 'patient:contact', 'clinical:emergency', 'clinical:full', ...ALL_APPOINTMENTS, 'consent:read'],
+  ETREAT: [...WHOLE_CHART, 'consent:read'],
   HPAYMT: ['patient:demographics', 'patient:contact', 'appointments:read'],
   HOPERAT: ['patient:demographics', 'patient:contact', ...ALL_APPOINTMENTS, 'audit:read', 'audit:self', 'patient:contact:write'],
   // Break-glass: who the patient is and what could harm them now; nothing else.
