@@ -1,5 +1,5 @@
 import { applyMigrations, type Database, openDatabase, SEEDED, seedDatabase, type WalPositions } from '@healthgraph/db';
-import { openServiceDatabase, registry } from '@healthgraph/platform';
+import { closeRedis, connectRedis, createRedisClient, openServiceDatabase, registry } from '@healthgraph/platform';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Caller, startReplica, startTestStack, type TestStack } from './helpers/stack.js';
@@ -28,8 +28,10 @@ let cluster: PrimaryAndStandby;
 let a: TestStack;
 let b: TestStack;
 let blind: TestStack;
+let failing: TestStack;
 let dbB: Database;
 let dbBlind: Database;
+let dbFailing: Database;
 
 const prefix = `hgtest-wal-${process.pid}`;
 const serviceDatabase = () =>
@@ -53,14 +55,28 @@ beforeAll(async () => {
   const nobody: WalPositions = { required: async () => 0n, publish: async () => {} };
   dbBlind = await openDatabase({ url: cluster.primaryUrl, replicaUrl: cluster.replicaUrl, routing: { positions: nobody } });
   blind = await startReplica(a, { db: dbBlind });
+  // A replica whose every publish fails (Redis lost at that moment): its writes must not be readable stale from the standby.
+  const unpublishable: WalPositions = {
+    required: async () => undefined,
+    publish: async () => {
+      throw new Error('Redis did not answer');
+    },
+  };
+  dbFailing = await openDatabase({ url: cluster.primaryUrl, replicaUrl: cluster.replicaUrl, routing: { positions: unpublishable } });
+  failing = await startReplica(a, { db: dbFailing });
+  // A new deployment has no mark yet: its first read goes to the primary and sets the mark from the primary's position.
+  await uncachedRead(a, 30);
+  await new Promise((resolve) => setTimeout(resolve, 200));
   await cluster.caughtUp();
 }, 180_000);
 afterAll(async () => {
+  await failing?.close();
   await blind?.close();
   await b?.close();
   await a?.close();
   await dbB?.close();
   await dbBlind?.close();
+  await dbFailing?.close();
   cluster?.close();
 });
 
@@ -77,6 +93,19 @@ const readsTo = async (target: 'replica' | 'primary') =>
 const MY_APPOINTMENTS = '{ me { appointments(first: 100) { edges { node { id } } } } }';
 const appointmentIds = async (stack: TestStack) =>
   data<any>(await stack.query(patient, MY_APPOINTMENTS), 'me').appointments.edges.map((e: { node: { id: string } }) => e.node.id);
+
+/** Free slots in a one-day window `daysAhead` from now that nobody has asked for: a read no cache can answer. */
+async function uncachedRead(stack: TestStack, daysAhead: number) {
+  const from = new Date(Date.now() + daysAhead * 86_400_000);
+  return data(
+    await stack.query(
+      patient,
+      `query($from: DateTime!, $to: DateTime!) { provider(id: "${SEEDED.clinician}") { availableSlots(from: $from, to: $to) { start } } }`,
+      { from: from.toISOString(), to: new Date(from.getTime() + 86_400_000).toISOString() },
+    ),
+    'provider',
+  );
+}
 
 let bookings = 0;
 async function book(stack: TestStack): Promise<string> {
@@ -132,6 +161,34 @@ describe.runIf(RUN)('reads from a streaming replica', () => {
     expect(await appointmentIds(blind)).not.toContain(id);
   });
 
+  it('a write whose position cannot be published answers only once the standby holds it, so no replica reads it stale', async () => {
+    await cluster.caughtUp();
+    const id = await book(failing);
+    // The blind replica always reads the standby: it has the booking, because the writer waited for the standby to replay it.
+    expect(await appointmentIds(blind)).toContain(id);
+  });
+
+  it('the mark lost (Redis restarted empty, the key evicted): reads go to the primary until it is set again', async () => {
+    await cluster.caughtUp();
+    const redis = createRedisClient(process.env.REDIS_URL!);
+    await connectRedis(redis);
+    await redis.del(`${prefix}:wal:written`);
+    await closeRedis(redis);
+    const third: Caller = { role: 'PATIENT', sub: 'pat-000003' };
+    const primary = new pg.Client({ connectionString: cluster.primaryUrl });
+    await primary.connect();
+    await primary.query(`UPDATE "Patient" SET "givenName" = 'Unmarked' WHERE id = $1`, [third.sub]);
+    await primary.end();
+    // Without a mark nobody knows how far the standby must be: the primary answered, with the new name.
+    expect(data<any>(await b.query(third, '{ me { name { given } } }'), 'me').name.given).toBe('Unmarked');
+    await cluster.caughtUp();
+    await new Promise((resolve) => setTimeout(resolve, 1_200)); // the mark is set again from the primary, at most once a second
+    const before = await readsTo('replica');
+    await uncachedRead(b, 90);
+    await uncachedRead(b, 91);
+    expect(await readsTo('replica')).toBeGreaterThan(before);
+  });
+
   it('a revoked consent stops disclosure on the very next read through another replica', async () => {
     const PSY = 'query($id: ID!) { patient(id: $id) { consentedLabels conditions { sensitivity } } }';
     const view = async (stack: TestStack) => data<any>(await stack.query(clinician, PSY, { id: SEEDED.psyPatient }), 'patient');
@@ -163,15 +220,7 @@ describe.runIf(RUN)('reads from a streaming replica', () => {
     await cluster.caughtUp();
     await new Promise((resolve) => setTimeout(resolve, 2_500)); // the routing leaves a failed standby alone for 2 s
     const before = await readsTo('replica');
-    const from = new Date(Date.now() + 60 * 86_400_000); // a window nobody has asked for: not in any cache
-    data(
-      await b.query(
-        patient,
-        `query($from: DateTime!, $to: DateTime!) { provider(id: "${SEEDED.clinician}") { availableSlots(from: $from, to: $to) { start } } }`,
-        { from: from.toISOString(), to: new Date(from.getTime() + 86_400_000).toISOString() },
-      ),
-      'provider',
-    );
+    await uncachedRead(b, 60);
     expect(await readsTo('replica')).toBeGreaterThan(before);
   });
 });

@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { ApolloGateway } from '@apollo/gateway';
-import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import type { ApolloServer } from '@apollo/server';
 import {
   type AuditLog,
   createHttpHandler,
@@ -10,30 +9,25 @@ import {
   type Listening,
   type Logger,
   logger,
-  maskError,
   metricsRoute,
   readyRoute,
-  requestLogPlugin,
   serve,
 } from '@healthgraph/platform';
 import { printSchema } from 'graphql';
 import { type AdmissionControl, createAdmissionGate } from './admission.js';
+import { createApolloServer } from './apollo-server.js';
 import { createTokenVerifier } from './auth.js';
 import { readSupergraph, type SubgraphName } from './compose.js';
 import type { GatewayConfig } from './config.js';
 import { createContextFactory, type GatewayContext } from './context.js';
 import { createExplorer } from './explorer.js';
 import { createPersistedQueries } from './persisted-queries.js';
-import { auditPlugin, gatewayRefusal } from './plugins/audit.js';
-import { type CostStats, costPlugin, readCostRules } from './plugins/cost.js';
+import { gatewayRefusal } from './plugins/audit.js';
+import { type CostStats, readCostRules } from './plugins/cost.js';
 import { fieldAuthorization } from './plugins/field-authorization.js';
-import { inputValidationPlugin } from './plugins/input-validation.js';
-import { operationLimitsPlugin, promoteTokenLimit } from './plugins/operation-limits.js';
-import { responseHeadersPlugin } from './plugins/response-headers.js';
-import { usageReportingPlugin, usageReportingTarget } from './plugins/usage-reporting.js';
 import { prePlan } from './pre-plan.js';
 import { classify } from './priority.js';
-import { installGatewayScalars, promoteScalarErrors } from './scalars.js';
+import { installGatewayScalars } from './scalars.js';
 import { createSubgraphGateway } from './subgraph-data-source.js';
 import type { SubgraphCalls } from './subgraph-resilience.js';
 
@@ -97,39 +91,16 @@ export function createGateway({
   const costStats: CostStats = { operations: 0, rejected: 0, estimatedTotal: 0, actualTotal: 0 };
   const persisted = createPersistedQueries({ config, log, logUnknown: logUnknownOperation });
   const { trusted, apq } = persisted;
-  const development = config.env === 'development';
-  const server = new ApolloServer<GatewayContext>({
-    ...usageReportingTarget(config.usageReporting),
-    persistedQueries: apq ? { cache: apq, ttl: 7 * 86_400 } : false,
+  const server = createApolloServer({
+    config,
     gateway,
-    introspection: development,
-    includeStacktraceInErrorResponses: false,
-    // No "Did you mean ...?" outside development: suggestions map the schema for an attacker.
-    hideSchemaDetailsFromClientErrors: !development,
-    parseOptions: { maxTokens: config.limits.maxTokens },
-    allowBatchedHttpRequests: config.limits.maxBatch > 1,
-    // Signals belong to the process runner, which drains and flushes the audit trail before exiting.
-    stopOnTerminationSignals: false,
-    formatError: (formatted, error) => maskError(promoteTokenLimit(promoteScalarErrors(formatted, error))),
-    plugins: [
-      // The explorer (explorer.ts) is served by the HTTP layer before authentication, from the gateway's own files.
-      ApolloServerPluginLandingPageDisabled(),
-      usageReportingPlugin(config.usageReporting),
-      operationLimitsPlugin(config.limits),
-      // Strings no store can keep (NUL, lone surrogates, megabytes) are refused before anything is planned or priced.
-      inputValidationPlugin({ maxStringLength: config.limits.maxStringLength, maxIdLength: config.limits.maxIdLength }),
-      authorization.plugin, // strips fields before the price is set, so nobody pays for what they cannot read
-      costPlugin(readCostRules(supergraphSdl), config.cost, costStats),
-      auditPlugin({ audit }), // after every plugin that shapes the operation or the answer
-      responseHeadersPlugin(),
-      requestLogPlugin<GatewayContext>({
-        service: 'gateway',
-        log,
-        message: 'request',
-        operationLabel: (name) => (name && trusted.hasName(name) ? name : 'other'),
-        priorityClass: (context) => context.priority,
-      }),
-    ],
+    apq,
+    audit,
+    log,
+    fieldRules: authorization.plugin,
+    costRules: readCostRules(supergraphSdl),
+    costStats,
+    operationLabel: (name) => (name && trusted.hasName(name) ? name : 'other'),
   });
   let apiSdl: string | undefined;
   gateway.onSchemaLoadOrUpdate(({ apiSchema }) => {

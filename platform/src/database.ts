@@ -3,6 +3,12 @@ import { ConfigError, type PlatformConfig } from './config.js';
 import { logger as processLogger } from './logger.js';
 import { counter } from './metrics.js';
 import { closeRedis, connectRedis, createRedisClient, type RedisClientType } from './redis.js';
+import { withTimeout } from './timeout.js';
+
+/** Longest a read waits for Redis to say where writes got to before it goes to the primary instead. */
+const MARK_READ_MS = 100;
+/** Longest a write waits to publish its position before it falls back to waiting for the replica itself. */
+const MARK_WRITE_MS = 500;
 
 const metrics = {
   reads: counter('healthgraph_db_reads_total', 'Plain SQL reads by where they went (replica, primary) and why', [
@@ -23,8 +29,9 @@ return 1`;
 /**
  * WAL positions shared by every process through Redis, so a write through one replica of a
  * subgraph is seen by the next read through any other. This process's own highest write is kept
- * too: its own follow-up reads see its writes even while Redis is away. Redis not answering makes
- * the position unknown, and unknown sends the read to the primary: never a stale answer.
+ * too. Redis not answering in time, or answering without a mark (restarted empty, the key
+ * evicted), makes the position unknown, and unknown sends the read to the primary: never a stale
+ * answer.
  */
 export function redisWalPositions(client: RedisClientType, prefix: string): WalPositions {
   const key = `${prefix}:wal:written`;
@@ -32,13 +39,19 @@ export function redisWalPositions(client: RedisClientType, prefix: string): WalP
   return {
     async required() {
       if (!client.isReady) return undefined;
-      const shared = await client.get(key);
-      const position = shared ? BigInt(`0x${shared}`) : 0n;
+      const shared = await withTimeout(client.get(key), MARK_READ_MS, 'Redis').catch(() => undefined);
+      if (shared === undefined) return undefined;
+      if (shared === null || !/^[0-9a-f]{16}$/.test(shared)) return null;
+      const position = BigInt(`0x${shared}`);
       return position > ownHighest ? position : ownHighest;
     },
     async publish(position) {
       if (position > ownHighest) ownHighest = position;
-      await client.eval(KEEP_HIGHEST, { keys: [key], arguments: [position.toString(16).padStart(16, '0')] });
+      await withTimeout(
+        client.eval(KEEP_HIGHEST, { keys: [key], arguments: [position.toString(16).padStart(16, '0')] }),
+        MARK_WRITE_MS,
+        'Redis',
+      );
     },
   };
 }

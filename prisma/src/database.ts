@@ -70,7 +70,8 @@ export async function openDatabase({
     closeDriver = async () => {};
     if (replicaUrl) {
       // A replica that does not answer must not hold a read up: it is asked with a short connect timeout and the primary answers instead.
-      const replica = new PrismaPg({ connectionString: replicaUrl, max: poolSize, connectionTimeoutMillis: 1_000 });
+      // query_timeout: a replica that hangs mid-query (a partition) fails the read over to the primary instead of holding it.
+      const replica = new PrismaPg({ connectionString: replicaUrl, max: poolSize, connectionTimeoutMillis: 1_000, query_timeout: 5_000 });
       clientFactory = routeReads(adapterFactory, replica, { positions: localWalPositions(), ...routing });
       primary = new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: Math.max(2, Math.ceil(poolSize / 4)) }) });
     }

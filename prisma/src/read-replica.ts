@@ -15,8 +15,12 @@ import type {
  * next request on another replica, the cache fill after a tag generation was bumped) sees it.
  */
 export interface WalPositions {
-  /** The highest position a writer has published; undefined when it cannot be known now (the read goes to the primary). */
-  required(): Promise<bigint | undefined>;
+  /**
+   * The highest position a writer has published; undefined when the store cannot be asked now,
+   * null when it answered but holds no mark (lost in a restart or an eviction). Either way the
+   * read goes to the primary; on null the mark is set again from the primary.
+   */
+  required(): Promise<bigint | null | undefined>;
   /** Publishes the position a committed write reached (kept as the maximum of all published). */
   publish(position: bigint): Promise<void>;
 }
@@ -39,14 +43,19 @@ export function parseLsn(text: string): bigint {
   return (BigInt(`0x${match[1]}`) << 32n) | BigInt(`0x${match[2]}`);
 }
 
+/** What makes a SELECT more than a read: row locks, `SELECT ... INTO`, sequences, advisory locks, settings, our own partition maintenance. */
+const NOT_ONLY_READING =
+  /\bfor\s+(?:update|no\s+key\s+update|share|key\s+share)\b|\binto\b|\b(?:nextval|setval|set_config|pg_advisory\w*|pg_try_advisory\w*|\w*ensure\w*partitions?)"?\s*\(/i;
+
 /**
- * Whether a statement only reads, and so may go to the replica: a SELECT (after any comments)
- * that takes no row locks. Everything else (writes, `INSERT ... RETURNING`, `WITH`, locking
- * reads) goes to the primary, and so does every statement of a transaction.
+ * Whether a statement only reads, and so may go to the replica: text that begins with SELECT
+ * (a leading comment is not looked behind: it goes to the primary) and does nothing in the list
+ * above. Everything else (writes, `INSERT ... RETURNING`, `WITH`, locking reads) goes to the
+ * primary, and so does every statement of a transaction. When in doubt, the primary.
  */
 export function isPlainRead(sql: string): boolean {
-  const text = sql.replace(/^(?:\s+|--[^\n]*\n|\/\*[\s\S]*?\*\/)*/, '');
-  return /^select\b/i.test(text) && !/\bfor\s+(?:update|no\s+key\s+update|share|key\s+share)\b/i.test(text);
+  const text = sql.trimStart();
+  return /^select\b/i.test(text) && !NOT_ONLY_READING.test(text);
 }
 
 export type ReadTarget = 'replica' | 'primary';
@@ -61,6 +70,10 @@ export interface ReadRoutingOptions {
   replayPollMs?: number;
   /** How long the replica is left alone after it failed a query (default 2 s). */
   replicaBackoffMs?: number;
+  /** Longest the replica's own answer about its position may take before the read goes to the primary (default 250 ms). */
+  replayCheckMs?: number;
+  /** After a write whose position could not be published: how long to wait for the replica to replay it before answering (default 5 s). */
+  catchUpMs?: number;
 }
 
 const NO_ARGS = { args: [], argTypes: [] };
@@ -90,8 +103,9 @@ export function routeReads(
 class RoutedAdapter implements SqlDriverAdapter {
   readonly provider: SqlDriverAdapter['provider'];
   readonly adapterName: string;
-  private replayed: { at: number; position: Promise<bigint | undefined> } | undefined;
+  private replayed: { at: number; position: Promise<{ position: bigint } | undefined> } | undefined;
   private replicaAwayUntil = 0;
+  private markSetAgainAt = 0;
 
   constructor(
     private readonly writer: SqlDriverAdapter,
@@ -103,11 +117,7 @@ class RoutedAdapter implements SqlDriverAdapter {
   }
 
   async queryRaw(query: SqlQuery): Promise<SqlResultSet> {
-    if (!isPlainRead(query.sql)) {
-      const result = await this.writer.queryRaw(query);
-      await this.published();
-      return result;
-    }
+    if (!isPlainRead(query.sql)) return this.writing(() => this.writer.queryRaw(query));
     const freshness = await this.replicaFreshness();
     if (freshness !== 'fresh') {
       this.options.onRead?.('primary', freshness);
@@ -125,27 +135,21 @@ class RoutedAdapter implements SqlDriverAdapter {
     }
   }
 
-  async executeRaw(query: SqlQuery): Promise<number> {
-    const count = await this.writer.executeRaw(query);
-    await this.published();
-    return count;
+  executeRaw(query: SqlQuery): Promise<number> {
+    return this.writing(() => this.writer.executeRaw(query));
   }
 
-  async executeScript(script: string): Promise<void> {
-    await this.writer.executeScript(script);
-    await this.published();
+  executeScript(script: string): Promise<void> {
+    return this.writing(() => this.writer.executeScript(script));
   }
 
   async startTransaction(isolationLevel?: IsolationLevel): Promise<Transaction> {
     const transaction = await this.writer.startTransaction(isolationLevel);
-    const published = () => this.published();
+    const writing = <T>(work: () => Promise<T>) => this.writing(work);
     return new Proxy(transaction, {
       get(target, property, receiver) {
-        if (property === 'commit')
-          return async () => {
-            await target.commit();
-            await published();
-          };
+        // Published after a rollback too: a caller that lost a unique-key race reads next what the winner committed.
+        if (property === 'commit' || property === 'rollback') return () => writing(() => target[property]());
         const value = Reflect.get(target, property, receiver);
         return typeof value === 'function' ? value.bind(target) : value;
       },
@@ -160,35 +164,86 @@ class RoutedAdapter implements SqlDriverAdapter {
     await Promise.allSettled([this.writer.dispose(), this.reader.dispose()]);
   }
 
-  /** After a write: how far the primary's log got, published before the write returns to its caller. */
-  private async published(): Promise<void> {
+  /**
+   * Runs a statement on the primary, then publishes how far the primary's log got, before the
+   * statement's caller hears back: whether it succeeded or failed (a failed INSERT may have lost a
+   * race to a commit its caller reads next).
+   */
+  private async writing<T>(work: () => Promise<T>): Promise<T> {
     try {
-      const result = await this.writer.queryRaw({ sql: 'SELECT pg_current_wal_lsn()::text', ...NO_ARGS });
-      await this.options.positions.publish(parseLsn(String(result.rows[0]?.[0])));
+      return await work();
+    } finally {
+      await this.published();
+    }
+  }
+
+  /** Publishes the primary's insert position (it covers every commit so far, whatever synchronous_commit is). */
+  private async published(): Promise<void> {
+    let position: bigint | undefined;
+    try {
+      const result = await this.writer.queryRaw({ sql: 'SELECT pg_current_wal_insert_lsn()::text', ...NO_ARGS });
+      position = parseLsn(String(result.rows[0]?.[0]));
+      await this.options.positions.publish(position);
     } catch (error) {
       this.options.onPublishFailed?.(error);
+      // Other processes cannot learn of this write: answer only once the replica holds it (time-boxed), so nobody reads it stale from there.
+      if (position !== undefined) await this.replicaHolds(position);
+    }
+  }
+
+  /** Waits until the replica has replayed `position`, at most `catchUpMs`. */
+  private async replicaHolds(position: bigint): Promise<void> {
+    const deadline = Date.now() + (this.options.catchUpMs ?? 5_000);
+    while (Date.now() < deadline) {
+      const replayed = await this.replicaPosition(true);
+      if (replayed !== undefined && replayed.position >= position) return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
 
   private async replicaFreshness(): Promise<'fresh' | 'behind' | 'unknown'> {
     if (Date.now() < this.replicaAwayUntil) return 'unknown';
-    const [required, replayed] = await Promise.all([this.options.positions.required().catch(() => undefined), this.replayedPosition()]);
-    if (required === undefined || replayed === undefined) return 'unknown';
-    return replayed >= required ? 'fresh' : 'behind';
+    const [required, replayed] = await Promise.all([this.options.positions.required().catch(() => undefined), this.replicaPosition()]);
+    if (required === null && Date.now() - this.markSetAgainAt > 1_000) {
+      // No mark: nobody can tell how far the replica must be. The primary's position now is a safe one to start from again.
+      this.markSetAgainAt = Date.now();
+      this.published().catch(() => {});
+    }
+    if (required === undefined || required === null || replayed === undefined) return 'unknown';
+    return replayed.position >= required ? 'fresh' : 'behind';
   }
 
-  /** The replica's replayed position: asked at most every few milliseconds (an older answer is only lower, never wrong). */
-  private replayedPosition(): Promise<bigint | undefined> {
+  /**
+   * The replica's replayed position: asked at most every few milliseconds (an older answer is
+   * only lower, never wrong), and given up on quickly (a replica that does not answer is left
+   * alone for a while).
+   */
+  private replicaPosition(fresh = false): Promise<{ position: bigint } | undefined> {
     const now = Date.now();
-    if (!this.replayed || now - this.replayed.at >= (this.options.replayPollMs ?? 5)) {
-      const position = this.reader
-        .queryRaw({ sql: 'SELECT pg_last_wal_replay_lsn()::text', ...NO_ARGS })
-        // NULL: not a standby (its positions are not the primary's), so never fresh.
-        .then((result) => (result.rows[0]?.[0] ? parseLsn(String(result.rows[0][0])) : undefined))
+    if (fresh || !this.replayed || now - this.replayed.at >= (this.options.replayPollMs ?? 5)) {
+      const timeoutMs = this.options.replayCheckMs ?? 250;
+      let timer: NodeJS.Timeout | undefined;
+      const asked = this.reader.queryRaw({
+        sql: 'SELECT pg_last_wal_replay_lsn()::text',
+        ...NO_ARGS,
+      });
+      const position = Promise.race([
+        asked.then((result) => {
+          const [lsn] = result.rows[0] ?? [];
+          // NULL: not a standby (its positions are not the primary's), so never fresh.
+          return lsn ? { position: parseLsn(String(lsn)) } : undefined;
+        }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('the replica did not say where it is in time')), timeoutMs);
+          timer.unref();
+        }),
+      ])
         .catch(() => {
           this.replicaAwayUntil = Date.now() + (this.options.replicaBackoffMs ?? 2_000);
           return undefined;
-        });
+        })
+        .finally(() => clearTimeout(timer));
+      asked.catch(() => {});
       this.replayed = { at: now, position };
     }
     return this.replayed.position;
