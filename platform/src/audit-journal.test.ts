@@ -1,8 +1,8 @@
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AuditJournal, type JournalOwner } from './audit-journal.js';
+import { AuditJournal, type JournalOwner, LEASE_EXPIRES_MS } from './audit-journal.js';
 import { auditRecord } from './audit-record.js';
 
 const record = (n: number) =>
@@ -29,70 +29,81 @@ afterEach(async () => {
   for (const made of opened.splice(0)) await made.close();
 });
 
+const folder = () => mkdtempSync(join(tmpdir(), 'journal-'));
 const shipped = (j: AuditJournal, paths: string[]) => paths.flatMap((path) => j.read(path).records.map((r) => r.patientId));
+/** What a SIGKILL leaves: the writer's files and a lease nobody renews any more. */
+const killed = (dir: string, owner: string) => {
+  const gone = new Date(Date.now() - LEASE_EXPIRES_MS - 1_000);
+  utimesSync(join(dir, `audit-gateway-${owner}.lease`), gone, gone);
+};
 
-describe('the audit journal: which files a process may ship', () => {
-  it('a restarted container (pid 1 again, new boot id) ships what its previous life journaled', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'journal-'));
+describe('the audit journal: which files a writer may ship', () => {
+  it('a container restarted as pid 1 again ships what its previous life journaled, once the old lease has expired', async () => {
+    const dir = folder();
     const before = journal(dir, { host: 'gateway-0', pid: 1, boot: 'aaaaaaaa' });
     await before.append([record(1), record(2)]);
-    await before.close(); // the container is killed; its volume stays
-
     const after = journal(dir, { host: 'gateway-0', pid: 1, boot: 'bbbbbbbb' });
-    const claimed = after.claimClosed();
-    expect(shipped(after, claimed)).toEqual(['pat-1', 'pat-2']);
-    expect(readdirSync(dir)).toEqual([expect.stringMatching(/^audit-gateway-gateway-0\.1\.bbbbbbbb-\d+\.jsonl$/)]);
+    expect(after.claimClosed()).toEqual([]); // the lease is fresh: that writer may be alive
+    killed(dir, 'gateway-0.1.aaaaaaaa');
+    expect(shipped(after, after.claimClosed())).toEqual(['pat-1', 'pat-2']);
   });
 
-  it('two pods with pid 1 on one shared volume never take each other’s files, open or closed', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'journal-'));
+  it('a container recreated under a new host name (compose) ships its predecessor’s events', async () => {
+    const dir = folder();
+    const before = journal(dir, { host: '3f2a9c1b7d4e', pid: 1, boot: 'aaaaaaaa' });
+    await before.append([record(1)]);
+    killed(dir, '3f2a9c1b7d4e.1.aaaaaaaa');
+    const after = journal(dir, { host: '9be01c77a2f0', pid: 1, boot: 'cccccccc' });
+    expect(shipped(after, after.claimClosed())).toEqual(['pat-1']);
+  });
+
+  it('a writer that closed cleanly leaves its unshipped files free to be claimed at once', async () => {
+    const dir = folder();
+    const before = journal(dir, { host: 'node-a', pid: 7, boot: 'aaaaaaaa' });
+    await before.append([record(1)]);
+    await before.close();
+    const after = journal(dir, { host: 'node-a', pid: 8, boot: 'bbbbbbbb' });
+    expect(shipped(after, after.claimClosed())).toEqual(['pat-1']);
+  });
+
+  it('two pods with pid 1 sharing a volume, or two writers in one process, never take each other’s files, open or closed', async () => {
+    const dir = folder();
     const first = journal(dir, { host: 'gateway-0', pid: 1, boot: 'aaaaaaaa' });
-    await first.append([record(1)]); // still open: gateway-0 is writing it
+    await first.append([record(1)]);
     const second = journal(dir, { host: 'gateway-1', pid: 1, boot: 'cccccccc' });
+    const third = journal(dir, { host: 'gateway-0', pid: 1, boot: 'dddddddd' }); // same host and pid, another writer
     expect(second.claimClosed()).toEqual([]);
+    expect(third.claimClosed()).toEqual([]);
+    await first.rotate();
     await first.append([record(2)]);
-    const closed = await first.rotate();
     expect(second.claimClosed()).toEqual([]);
+    expect(third.claimClosed()).toEqual([]);
+    await first.rotate();
     expect(shipped(first, first.claimClosed())).toEqual(['pat-1', 'pat-2']);
-    expect(closed).toBeDefined();
   });
 
-  it('on one host: a live sibling’s files are left alone, a dead one’s are claimed once', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'journal-'));
-    const live = new Set([200]);
-    const sibling = journal(dir, { host: 'node-a', pid: 200, boot: 'dddddddd' });
-    await sibling.append([record(1)]);
-    await sibling.rotate();
-    const me = journal(dir, { host: 'node-a', pid: 100, boot: 'eeeeeeee' }, (pid) => live.has(pid));
-    expect(me.claimClosed()).toEqual([]);
-    live.delete(200); // the sibling was killed
-    const claimed = me.claimClosed();
-    expect(shipped(me, claimed)).toEqual(['pat-1']);
-    const other = journal(dir, { host: 'node-a', pid: 300, boot: 'ffffffff' }, (pid) => pid === 100);
-    expect(other.claimClosed()).toEqual([]); // now mine, and I am alive
+  it('a rotation while an append is on its way never closes the file under it: every acknowledged event is in a closed file', async () => {
+    const dir = folder();
+    const j = journal(dir, { host: 'node-a', pid: 9, boot: 'eeeeeeee' });
+    const appends = Array.from({ length: 20 }, (_, n) => j.append([record(n)]));
+    const rotations = Array.from({ length: 5 }, () => j.rotate());
+    await Promise.all([...appends, ...rotations]);
+    await j.rotate();
+    expect(shipped(j, j.claimClosed()).sort()).toEqual(Array.from({ length: 20 }, (_, n) => `pat-${n}`).sort());
   });
 
-  it('two writers in one process with one folder leave each other’s open files alone', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'journal-'));
-    const one = journal(dir, { host: 'node-a', pid: process.pid, boot: '11111111' });
-    await one.append([record(1)]);
-    const two = journal(dir, { host: 'node-a', pid: process.pid, boot: '22222222' });
-    expect(two.claimClosed()).toEqual([]);
-  });
-
-  it('claims the files of earlier versions, named by pid only, when that pid is gone', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'journal-'));
+  it('files of earlier versions (pid only, no lease): taken from a pid that is gone, or once unchanged as long as a lease lives', async () => {
+    const dir = folder();
     const line = `${JSON.stringify({ ...record(7), at: new Date().toISOString() })}\n`;
-    writeFileSync(join(dir, 'audit-gateway-4242-000001.jsonl'), line);
-    writeFileSync(join(dir, 'audit-gateway-4343-000001.jsonl'), line);
-    writeFileSync(join(dir, 'audit-spill-gateway.jsonl'), line);
+    writeFileSync(join(dir, 'audit-gateway-4242-000001.jsonl'), line); // pid 4242 is gone
+    writeFileSync(join(dir, 'audit-gateway-4343-000001.jsonl'), line); // pid 4343 runs
+    writeFileSync(join(dir, 'audit-gateway-1-000001.jsonl'), line); // pid 1: maybe an old writer on a shared volume
     writeFileSync(join(dir, 'audit-patients-4242-000001.jsonl'), line); // another service's: not ours to ship
-    const me = journal(dir, { host: 'node-a', pid: 100, boot: 'eeeeeeee' }, (pid) => pid === 4343);
-    const claimed = me.claimClosed();
-    expect(claimed).toHaveLength(2);
-    expect(readdirSync(dir).sort()).toEqual(
-      expect.arrayContaining(['audit-gateway-4343-000001.jsonl', 'audit-patients-4242-000001.jsonl']),
-    );
-    expect(shipped(me, claimed)).toEqual(['pat-7', 'pat-7']);
+    const me = journal(dir, { host: 'node-a', pid: 1, boot: 'eeeeeeee' }, (pid) => pid === 4343);
+    expect(me.claimClosed()).toHaveLength(1);
+    const old = new Date(Date.now() - LEASE_EXPIRES_MS - 1_000);
+    for (const name of ['audit-gateway-4343-000001.jsonl', 'audit-gateway-1-000001.jsonl']) utimesSync(join(dir, name), old, old);
+    expect(me.claimClosed()).toHaveLength(3);
+    expect(readdirSync(dir)).toContain('audit-patients-4242-000001.jsonl');
   });
 });

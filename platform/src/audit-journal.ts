@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -40,8 +40,10 @@ export const thisProcess = (): JournalOwner => ({
   boot: randomBytes(4).toString('hex'),
 });
 
-/** Boot ids of the journals open in this process: a file with this pid and one of these is a live sibling's, not a predecessor's. */
-const openHere = new Set<string>();
+/** A writer's lease is renewed this often while it lives... */
+const LEASE_RENEW_MS = 5_000;
+/** ...and a lease not renewed for this long is a dead writer's: its files may be claimed. */
+export const LEASE_EXPIRES_MS = 30_000;
 
 /**
  * A local append-only journal for audit events the database cannot take right now: each append is
@@ -51,40 +53,70 @@ const openHere = new Set<string>();
  * only after every one of its events is in the database (inserts are idempotent by event id, so a
  * file shipped twice after a crash stores each event once).
  *
- * The journal directory belongs to one host (a pod's own volume): files another host wrote are left
- * alone, because whether that host is still writing cannot be known from here.
+ * Whether another writer is alive is told by its lease, `audit-<service>-<owner>.lease` in the same
+ * folder, which it creates before its first file and renews every 5 s until it closes: files of a
+ * writer whose lease is gone or 30 s old are claimed (a crash, a SIGKILL, a container recreated
+ * under a new host name or restarted as pid 1 again); a live writer's files never are, whether it
+ * runs in this process, on this host or on another host sharing the volume.
  */
 export class AuditJournal {
   private handle: FileHandle | undefined;
   private current: string | undefined;
   private sequence = 0;
   private pendingBytes = 0;
+  private lease: NodeJS.Timeout | undefined;
+  /** Appends and rotations, one at a time: a rotation never closes a file under an append's feet. */
+  private turn: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly dir: string,
     private readonly service: string,
     private readonly owner: JournalOwner = thisProcess(),
-    /** Whether a process of this host is running (signal 0 by default). */
+    /** Whether a process of this host is running (signal 0 by default): for files of earlier versions, which have no lease. */
     private readonly alive: (pid: number) => boolean = isAlive,
-  ) {
-    openHere.add(owner.boot);
+  ) {}
+
+  private ownerName({ host, pid, boot }: JournalOwner = this.owner): string {
+    return `${host}.${pid}.${boot}`;
   }
 
   private fileName(sequence: number): string {
-    const { host, pid, boot } = this.owner;
-    return join(this.dir, `audit-${this.service}-${host}.${pid}.${boot}-${String(sequence).padStart(6, '0')}.jsonl`);
+    return join(this.dir, `audit-${this.service}-${this.ownerName()}-${String(sequence).padStart(6, '0')}.jsonl`);
   }
 
-  /**
-   * Whether a file's writer may still be writing it. Another host's files: assumed so. This host:
-   * a different process that is alive is; this pid with a boot id no journal of this process holds
-   * is this process's predecessor (a restarted container, where every process is pid 1), gone.
-   * Files of earlier versions carry only a pid.
-   */
-  private ownerMayBeWriting(host: string | undefined, pid: number, boot: string | undefined): boolean {
-    if (host !== undefined && host !== this.owner.host) return true;
-    if (pid === this.owner.pid) return boot !== undefined && openHere.has(boot);
-    return pid !== 0 && this.alive(pid);
+  private leasePath(owner: string): string {
+    return join(this.dir, `audit-${this.service}-${owner}.lease`);
+  }
+
+  /** Creates this writer's lease (before its first file) and keeps it fresh while the process lives. */
+  private holdLease(): void {
+    if (this.lease) return;
+    const path = this.leasePath(this.ownerName());
+    writeFileSync(path, `${this.ownerName()}\n`, { mode: 0o600 });
+    this.lease = setInterval(() => {
+      const now = new Date();
+      try {
+        utimesSync(path, now, now);
+      } catch {
+        writeFileSync(path, `${this.ownerName()}\n`, { mode: 0o600 });
+      }
+    }, LEASE_RENEW_MS);
+    this.lease.unref();
+  }
+
+  /** Whether the writer named `owner` holds a live lease. */
+  private leaseIsLive(owner: string): boolean {
+    try {
+      return Date.now() - statSync(this.leasePath(owner)).mtimeMs < LEASE_EXPIRES_MS;
+    } catch {
+      return false;
+    }
+  }
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(work, work);
+    this.turn = run.catch(() => {});
+    return run;
   }
 
   /** Whether the current file holds events not yet shipped. */
@@ -93,57 +125,65 @@ export class AuditJournal {
   }
 
   /** Appends the records and waits until they are on disk (fdatasync). Throws if they could not be made durable. */
-  async append(records: readonly AuditRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    if (!this.handle) {
-      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-      this.current = this.fileName(++this.sequence);
-      this.handle = await open(this.current, 'a', 0o600);
-    }
-    const text = records.map((record) => `${JSON.stringify(record)}\n`).join('');
-    await this.handle.write(text);
-    await this.handle.datasync();
-    this.pendingBytes += text.length;
+  append(records: readonly AuditRecord[]): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
+    return this.exclusive(async () => {
+      if (!this.handle) {
+        mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+        this.holdLease();
+        this.current = this.fileName(++this.sequence);
+        this.handle = await open(this.current, 'a', 0o600);
+      }
+      const handle = this.handle;
+      const text = records.map((record) => `${JSON.stringify(record)}\n`).join('');
+      await handle.write(text);
+      await handle.datasync();
+      this.pendingBytes += text.length;
+    });
   }
 
   /** Closes the current file so it can be shipped; later appends start a new one. Returns its path, if it held anything. */
-  async rotate(): Promise<string | undefined> {
-    if (!this.handle || !this.current) return undefined;
-    const path = this.current;
-    const handle = this.handle;
-    this.handle = undefined;
-    this.current = undefined;
-    this.pendingBytes = 0;
-    await handle.close();
-    return path;
+  rotate(): Promise<string | undefined> {
+    return this.exclusive(async () => {
+      if (!this.handle || !this.current) return undefined;
+      const path = this.current;
+      const handle = this.handle;
+      this.handle = undefined;
+      this.current = undefined;
+      this.pendingBytes = 0;
+      await handle.close();
+      return path;
+    });
   }
 
   /**
-   * Closed files of this service waiting to be shipped: this process's own, and those left by a
-   * process of this host that is gone (a crash, a SIGKILL, an earlier run, the previous life of a
-   * restarted container), which this process claims by renaming them to its own name so no two
-   * processes ship one file. Files of a live sibling or of another host are left alone. Files of
-   * earlier versions (`audit-<service>-<pid>-<n>.jsonl`, `audit-spill-<service>.jsonl`) are claimed
-   * the same way.
+   * Closed files of this service waiting to be shipped: this writer's own, and those of writers
+   * whose lease is gone or expired, which this writer claims by renaming them to its own name so no
+   * two live writers ship one file. Files of earlier versions (`audit-<service>-<pid>-<n>.jsonl`,
+   * `audit-spill-<service>.jsonl`), which have no lease, are claimed when they have not changed for
+   * as long as a lease lives, or at once when their pid is another that is not running here.
    */
   claimClosed(): string[] {
     if (!existsSync(this.dir)) return [];
     const mine: string[] = [];
-    const current = new RegExp(`^audit-${this.service}-([A-Za-z0-9_-]+)\\.(\\d+)\\.([0-9a-f]{8})-\\d+\\.jsonl$`);
+    const me = this.ownerName();
+    const named = new RegExp(`^audit-${this.service}-([A-Za-z0-9_-]+\\.\\d+\\.[0-9a-f]{8})-\\d+\\.jsonl$`);
     const pidOnly = new RegExp(`^audit-${this.service}-(\\d+)-\\d+\\.jsonl$`);
+    const lease = new RegExp(`^audit-${this.service}-([A-Za-z0-9_-]+\\.\\d+\\.[0-9a-f]{8})\\.lease$`);
     for (const name of readdirSync(this.dir).sort()) {
       const path = join(this.dir, name);
       if (path === this.current) continue;
-      const named = current.exec(name);
-      const old = named ? null : pidOnly.exec(name);
-      if (!named && !old && name !== `audit-spill-${this.service}.jsonl`) continue;
-      const [host, pid, boot] = named ? [named[1], Number(named[2]), named[3]] : [undefined, old ? Number(old[1]) : 0, undefined];
-      const own = named !== null && host === this.owner.host && pid === this.owner.pid && boot === this.owner.boot;
-      if (own) {
+      const leaseOf = lease.exec(name)?.[1];
+      // A dead writer's lease is tidied away (its files, if any, are claimed below or were already).
+      if (leaseOf !== undefined && leaseOf !== me && !this.leaseIsLive(leaseOf)) rmSync(path, { force: true });
+      const owner = named.exec(name)?.[1];
+      const old = owner ? null : pidOnly.exec(name);
+      if (!owner && !old && name !== `audit-spill-${this.service}.jsonl`) continue;
+      if (owner === me) {
         mine.push(path);
         continue;
       }
-      if (this.ownerMayBeWriting(host, pid, boot)) continue;
+      if (owner !== undefined ? this.leaseIsLive(owner) : this.earlierVersionMayBeWriting(path, old ? Number(old[1]) : 0)) continue;
       const claimed = this.fileName(++this.sequence);
       try {
         renameSync(path, claimed);
@@ -153,6 +193,18 @@ export class AuditJournal {
       }
     }
     return mine;
+  }
+
+  private earlierVersionMayBeWriting(path: string, pid: number): boolean {
+    let changedMsAgo: number;
+    try {
+      changedMsAgo = Date.now() - statSync(path).mtimeMs;
+    } catch {
+      return true; // gone meanwhile: someone else has it
+    }
+    if (changedMsAgo >= LEASE_EXPIRES_MS) return false;
+    // Changed lately: taken at once only from a pid that is not running here (pid 1 again may be a live old writer on a shared volume).
+    return pid === 0 || pid === this.owner.pid || this.alive(pid);
   }
 
   /** Reads a closed file. */
@@ -177,9 +229,16 @@ export class AuditJournal {
   }
 
   async close(): Promise<void> {
-    openHere.delete(this.owner.boot);
-    const handle = this.handle;
-    this.handle = undefined;
-    await handle?.close();
+    await this.exclusive(async () => {
+      const handle = this.handle;
+      this.handle = undefined;
+      await handle?.close();
+    });
+    if (this.lease) {
+      clearInterval(this.lease);
+      this.lease = undefined;
+      // Files left behind (not yet shipped) are free to be claimed at once by the next writer.
+      rmSync(this.leasePath(this.ownerName()), { force: true });
+    }
   }
 }
