@@ -63,6 +63,9 @@ describe('Prometheus metrics', () => {
     expect(value(gateway, 'healthgraph_errors_total{service="gateway",code="NOT_FOUND"}')).toBeGreaterThanOrEqual(1);
     expect(value(gateway, 'healthgraph_errors_total{service="gateway",code="COST_ESTIMATED_TOO_EXPENSIVE"}')).toBeGreaterThanOrEqual(1);
     expect(value(gateway, 'healthgraph_cost_rejections_total')).toBeGreaterThanOrEqual(1);
+    // Series an alert watches with increase() exist at 0 before their first event.
+    expect(value(gateway, 'healthgraph_admission_total{class="emergency",outcome="shed"}')).toBe(0);
+    expect(value(gateway, 'healthgraph_rate_limited_total{class="emergency",limit="sub"}')).toBe(0);
     expect(value(gateway, 'healthgraph_operation_cost_count{kind="estimated"}')).toBeGreaterThanOrEqual(4);
     expect(value(gateway, 'healthgraph_operation_cost_count{kind="actual"}')).toBeGreaterThanOrEqual(2);
     // Node's runtime metrics under their standard names, so stock dashboards find them.

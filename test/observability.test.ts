@@ -25,7 +25,20 @@ const rules = parseYaml(readFileSync(`${ROOT}deploy/observability/prometheus-rul
 
 /** Labels Prometheus adds to every series it scrapes, and the bucket bound of a histogram. */
 const SCRAPE_LABELS = new Set(['instance', 'job']);
-const PROMQL_WORDS = new Set(['sum', 'by', 'rate', 'increase', 'histogram_quantile', 'max', 'min', 'avg', 'without', 'le']);
+const PROMQL_WORDS = new Set([
+  'sum',
+  'by',
+  'rate',
+  'increase',
+  'histogram_quantile',
+  'max',
+  'min',
+  'avg',
+  'without',
+  'le',
+  'max_over_time',
+  'and',
+]);
 
 let known: Map<string, { type: string; labels: Set<string> }>;
 beforeAll(async () => {

@@ -71,6 +71,9 @@ const metrics = {
   queued: gauge('healthgraph_admission_queue_length', 'Requests waiting for a slot, by priority class', ['class'] as const),
   inFlight: gauge('healthgraph_admission_in_flight', 'Requests holding a slot'),
 };
+// Every series exists from the start at 0, so an alert on increase() sees the very first shed request of a new process.
+for (const priority of PRIORITY_CLASSES)
+  for (const outcome of ['admitted', 'queued', 'shed'] as const) metrics.admission.inc({ class: priority, outcome }, 0);
 
 /** How much a new measurement of the slot holding time counts (exponentially weighted mean). */
 const SMOOTHING = 0.1;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { counter, type Principal, type RedisClientType, type Role, retryLater, withTimeout } from '@healthgraph/platform';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { PriorityClass } from './priority.js';
+import { PRIORITY_CLASSES, type PriorityClass } from './priority.js';
 
 /**
  * Rate limits per caller (`sub`, by its priority class) and per role (all its callers together),
@@ -39,6 +39,7 @@ const metrics = {
   ] as const),
   local: counter('healthgraph_rate_limit_local_total', 'Rate-limit decisions this process made alone because Redis did not answer'),
 };
+for (const priority of PRIORITY_CLASSES) for (const limit of ['sub', 'role'] as const) metrics.limited.inc({ class: priority, limit }, 0);
 
 interface Limiter {
   shared?: RateLimiterRedis;
