@@ -40,6 +40,9 @@ export const thisProcess = (): JournalOwner => ({
   boot: randomBytes(4).toString('hex'),
 });
 
+/** Owners of the journals open in this process: a file of this host and pid with another owner is a predecessor's, unless listed here. */
+const openHere = new Set<string>();
+
 /** A writer's lease is renewed this often while it lives... */
 const LEASE_RENEW_MS = 5_000;
 /** ...and a lease not renewed for this long is a dead writer's: its files may be claimed. */
@@ -53,11 +56,13 @@ export const LEASE_EXPIRES_MS = 30_000;
  * only after every one of its events is in the database (inserts are idempotent by event id, so a
  * file shipped twice after a crash stores each event once).
  *
- * Whether another writer is alive is told by its lease, `audit-<service>-<owner>.lease` in the same
- * folder, which it creates before its first file and renews every 5 s until it closes: files of a
- * writer whose lease is gone or 30 s old are claimed (a crash, a SIGKILL, a container recreated
- * under a new host name or restarted as pid 1 again); a live writer's files never are, whether it
- * runs in this process, on this host or on another host sharing the volume.
+ * Whose files may be claimed: on this host, those of a process that is not running (a crash, a
+ * SIGKILL) and those of this pid under another start (a container restarted, pid 1 again), unless a
+ * journal of this very process holds them. Another host's files (a container recreated under a new
+ * name, a pod sharing the volume) are told by the writer's lease, `audit-<service>-<owner>.lease`,
+ * which it creates before its first file and renews every 5 s until it closes: they are claimed
+ * once the lease is gone or 30 s old, and never while it lives. Hosts that share a folder must
+ * report different host names (pod names and container ids do).
  */
 export class AuditJournal {
   private handle: FileHandle | undefined;
@@ -74,7 +79,12 @@ export class AuditJournal {
     private readonly owner: JournalOwner = thisProcess(),
     /** Whether a process of this host is running (signal 0 by default): for files of earlier versions, which have no lease. */
     private readonly alive: (pid: number) => boolean = isAlive,
-  ) {}
+  ) {
+    openHere.add(this.ownerName());
+  }
+
+  /** Files of other writers that were left alone at the last claim because their writer may be alive: look again later. */
+  waiting = 0;
 
   private ownerName({ host, pid, boot }: JournalOwner = this.owner): string {
     return `${host}.${pid}.${boot}`;
@@ -167,6 +177,7 @@ export class AuditJournal {
     if (!existsSync(this.dir)) return [];
     const mine: string[] = [];
     const me = this.ownerName();
+    let waiting = 0;
     const named = new RegExp(`^audit-${this.service}-([A-Za-z0-9_-]+\\.\\d+\\.[0-9a-f]{8})-\\d+\\.jsonl$`);
     const pidOnly = new RegExp(`^audit-${this.service}-(\\d+)-\\d+\\.jsonl$`);
     const lease = new RegExp(`^audit-${this.service}-([A-Za-z0-9_-]+\\.\\d+\\.[0-9a-f]{8})\\.lease$`);
@@ -183,7 +194,10 @@ export class AuditJournal {
         mine.push(path);
         continue;
       }
-      if (owner !== undefined ? this.leaseIsLive(owner) : this.earlierVersionMayBeWriting(path, old ? Number(old[1]) : 0)) continue;
+      if (owner !== undefined ? this.mayBeWriting(owner) : this.earlierVersionMayBeWriting(path, old ? Number(old[1]) : 0)) {
+        waiting++;
+        continue;
+      }
       const claimed = this.fileName(++this.sequence);
       try {
         renameSync(path, claimed);
@@ -192,7 +206,16 @@ export class AuditJournal {
         // Another process claimed it first.
       }
     }
+    this.waiting = waiting;
     return mine;
+  }
+
+  /** Whether the writer named `owner` (host.pid.boot) may still be writing its files. */
+  private mayBeWriting(owner: string): boolean {
+    const [host, pid] = owner.split('.') as [string, string];
+    if (host !== this.owner.host) return this.leaseIsLive(owner);
+    if (Number(pid) === this.owner.pid) return openHere.has(owner);
+    return this.alive(Number(pid));
   }
 
   private earlierVersionMayBeWriting(path: string, pid: number): boolean {
@@ -229,6 +252,7 @@ export class AuditJournal {
   }
 
   async close(): Promise<void> {
+    openHere.delete(this.ownerName());
     await this.exclusive(async () => {
       const handle = this.handle;
       this.handle = undefined;

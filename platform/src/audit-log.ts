@@ -326,7 +326,8 @@ export class AuditLog {
         if (!this.databaseUp) this.log.info({}, 'audit database answers again: events go to it directly');
         this.databaseUp = true;
         this.retryDelay = this.retryMs;
-        if (journal.dirty) this.scheduleShipping();
+        // Files of a writer that may still be alive (another host's, until its lease lapses) are looked at again.
+        if (journal.dirty || journal.waiting > 0) this.scheduleShipping();
       } catch (error) {
         this.retryDelay = Math.min(this.retryDelay * 2, 30_000);
         this.log.warn(
