@@ -1,0 +1,480 @@
+/**
+ * `npm run bench -- --scenarios scale --patients 1000000`: what grows when the data does. The same
+ * operations (patient lookup, a clinician's chart, name search with a common and a rare prefix,
+ * MRN and birth-date search, a patient's access log) are measured at a small size and a large one,
+ * in one run on PostgreSQL: latency through this gateway in its production configuration, and the
+ * database's own execution time of the statements the subgraphs send for them (EXPLAIN (ANALYZE,
+ * BUFFERS) of each statement, captured from Prisma's query events). Writes scale.{json,md}.
+ *
+ * The subgraphs run with their cache off, so that every request reaches the database: at 2,000
+ * patients every record would fit in the cache and the comparison would measure the cache instead.
+ * AuditEvent is filled with synthetic rows (see scale-audit.ts) to the size each patient count brings.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { applyMigrations, type Database, FAMILY_NAMES, mix32, openDatabase, seedDatabase } from '@healthgraph/db';
+import { DEFAULT_MANIFEST_PATH, TrustedOperations } from '@healthgraph/gateway/persisted-queries';
+import { AuditLog, createLogger, DEFAULT_PURPOSE, type Role } from '@healthgraph/platform';
+import { loadStackConfig, startSubgraphs } from '@healthgraph/stack';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { planSyntheticAudit } from './scale-audit.js';
+import {
+  isExplainable,
+  readExplain,
+  renderScaleMarkdown,
+  type SampledRequest,
+  type ScaleLoadResult,
+  type ScaleLoadSpec,
+  type ScaleReport,
+  type ScaleSize,
+  type ScaleTable,
+  summariseLoad,
+  summariseSql,
+} from './scale-report.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface ScaleOptions {
+  databaseUrl: string | undefined;
+  smallPatients: number;
+  largePatients: number;
+  /** Synthetic audit events per patient (10 gives 10 million rows at a million patients). */
+  auditPerPatient: number;
+  connections: number;
+  seconds: number;
+  warmup: number;
+  /** Requests per operation whose statements are explained. */
+  sqlSamples: number;
+  out: string;
+  log: (line: string) => void;
+}
+
+/** Surnames' beginnings: the five most common (each thousands of rows at a million patients), and rare ones from the long tail. */
+export const COMMON_PREFIXES = ['Gar', 'Smi', 'Ngu', 'Oka', 'Mul'];
+export const RARE_PREFIXES = FAMILY_NAMES.slice(-40)
+  .filter((_, i) => i % 4 === 0)
+  .map((name) => name.slice(0, 7));
+
+/** The name of the database a PostgreSQL URL points at. */
+export function databaseName(url: string): string {
+  return decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
+}
+
+/**
+ * Why the scenario may not run on this database, or undefined when it may: it needs PostgreSQL
+ * (the sizes it measures are what a deployment runs on) and replaces every row, so never on a
+ * database that looks shared.
+ */
+export function refusal(url: string | undefined): string | undefined {
+  if (!url)
+    return 'the scale scenario runs on PostgreSQL only: set DATABASE_URL to a scratch database (it replaces every row), e.g. postgresql://postgres@127.0.0.1:5432/healthgraph_scale';
+  let name: string;
+  try {
+    name = databaseName(url);
+  } catch {
+    return 'DATABASE_URL is not a valid URL';
+  }
+  if (!name || ['postgres', 'template0', 'template1'].includes(name))
+    return `the scale scenario replaces every row of its database: point DATABASE_URL at a scratch database, not "${name || '(default)'}"`;
+  return undefined;
+}
+
+/** `count` patient numbers from 1..n, spread over the whole range, the same every run. */
+export function spreadPatients(n: number, count: number, salt: number): number[] {
+  const out = new Set<number>();
+  for (let i = 0; out.size < Math.min(count, n); i++) out.add(1 + (mix32((i * 2654435761 + salt) >>> 0) % n));
+  return [...out];
+}
+export const patientId = (p: number) => `pat-${String(p).padStart(6, '0')}`;
+export const providerId = (m: number) => `prv-${String(m).padStart(4, '0')}`;
+
+type Planned = { token: string; body: string; label?: string };
+interface OperationPlan {
+  name: string;
+  operation: string;
+  root: string;
+  requests: Planned[];
+}
+
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    return (await fetch(url)).ok;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs the scale scenario; returns the process exit code. */
+export async function runScale(options: ScaleOptions): Promise<number> {
+  const { log } = options;
+  const refused = refusal(options.databaseUrl);
+  if (refused) {
+    process.stderr.write(`bench: ${refused}\n`);
+    return 2;
+  }
+  const sizes = [...new Set([options.smallPatients, options.largePatients])].sort((a, b) => a - b);
+  const config = loadStackConfig({ ...process.env, NODE_ENV: 'test', DATABASE_URL: options.databaseUrl });
+  const db = await openDatabase({ url: options.databaseUrl, poolSize: 10 });
+  const scratch = mkdtempSync(join(tmpdir(), 'healthgraph-scale-'));
+  const children: ChildProcess[] = [];
+  const killAll = () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  };
+  process.on('exit', killAll);
+  const audit = new AuditLog(db.prisma, { service: 'bench-scale', journalDir: scratch });
+  const idp = createServer();
+  let subgraphs: Awaited<ReturnType<typeof startSubgraphs>> | undefined;
+  try {
+    log('migrating...');
+    await applyMigrations(db.adapterFactory);
+
+    // ---- What statements each request sends: every statement this process's client issues, while capturing.
+    let capture: { sql: string; params: string }[] | undefined;
+    let lastStatementAt = 0;
+    db.onQuery((sql, params) => {
+      lastStatementAt = performance.now();
+      capture?.push({ sql, params });
+    });
+    /** Waits until no statement has been sent for half a second: requests a load run left in flight have finished. */
+    const settled = async () => {
+      while (performance.now() - lastStatementAt < 500) await new Promise((resolve) => setTimeout(resolve, 100));
+    };
+
+    // ---- Identity provider (ES256 behind a JWKS endpoint, as production verifies), subgraphs with the cache off, one gateway process.
+    const { publicKey, privateKey } = await generateKeyPair('ES256');
+    const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256', use: 'sig' }] });
+    idp.on('request', (_, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(jwks));
+    await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
+    const jwksUrl = `http://127.0.0.1:${(idp.address() as AddressInfo).port}/jwks.json`;
+    const ISSUER = 'https://idp.bench.local';
+    const AUDIENCE = 'healthgraph';
+    const token = (role: Role, sub: string) =>
+      new SignJWT({ role, purpose: DEFAULT_PURPOSE[role] })
+        .setProtectedHeader({ alg: 'ES256', kid: 'bench' })
+        .setSubject(sub)
+        .setIssuer(ISSUER)
+        .setAudience(AUDIENCE)
+        .setIssuedAt()
+        .setExpirationTime('6h')
+        .sign(privateKey);
+
+    const subgraphTokenSecret = randomBytes(32).toString('hex');
+    subgraphs = await startSubgraphs({
+      config: { ...config, subgraphTokenSecret },
+      db,
+      ephemeralPorts: true,
+      batching: true,
+      cache: { ...config.cache, enabled: false },
+      audit,
+      log: createLogger(process.env.LOG_LEVEL ?? 'warn'),
+    });
+    const port = await freePort();
+    const urls = subgraphs.subgraphUrls;
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      GATEWAY_PORT: String(port),
+      PATIENTS_URL: urls.patients,
+      PROVIDERS_URL: urls.providers,
+      APPOINTMENTS_URL: urls.appointments,
+      RECORDS_URL: urls.records,
+      // A handful of synthetic callers send far more than people at portals do: rate limits off, so the gateway is what is measured.
+      ...Object.fromEntries(
+        ['PATIENT', 'CLINICIAN', 'SCHEDULER', 'BILLING', 'ADMIN', 'AUDITOR'].map((role) => [`RATE_LIMIT_ROLE_${role}`, '0']),
+      ),
+      ...Object.fromEntries(['EMERGENCY', 'CLINICAL', 'PORTAL', 'BACK_OFFICE'].map((c) => [`RATE_LIMIT_SUB_${c}`, '0'])),
+      SHUTDOWN_READY_DELAY_MS: '0',
+      JWT_JWKS_URL: jwksUrl,
+      JWT_ISSUER: ISSUER,
+      JWT_AUDIENCE: AUDIENCE,
+      SUBGRAPH_TOKEN_SECRET: subgraphTokenSecret,
+      PQ_MODE: 'safelist',
+      COST_MODE: 'enforce',
+      AUDIT_JOURNAL_DIR: scratch,
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+      DATABASE_URL: options.databaseUrl,
+    };
+    if (config.redis.url)
+      Object.assign(env, {
+        REDIS_URL: config.redis.url,
+        CACHE_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+        CACHE_PREFIX: `bench-scale-${process.pid}`,
+      });
+    const logPath = join(scratch, 'gateway.log');
+    const output = openSync(logPath, 'a');
+    const gateway = spawn(process.execPath, [join(ROOT, 'gateway/dist/index.js')], { env, stdio: ['ignore', output, output], cwd: ROOT });
+    closeSync(output);
+    children.push(gateway);
+    const gatewayUrl = `http://127.0.0.1:${port}/graphql`;
+    for (const deadline = Date.now() + 60_000; !(await answers(`http://127.0.0.1:${port}/ready`)); ) {
+      if (gateway.exitCode !== null || Date.now() > deadline)
+        throw new Error(`the gateway did not start:\n${readFileSync(logPath, 'utf8').slice(-4000)}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const operations = Object.fromEntries(
+      [...new TrustedOperations(DEFAULT_MANIFEST_PATH).operations].map((o) => [o.name, { id: o.id, body: o.body }]),
+    );
+    const body = (name: string, variables: Record<string, unknown>) => {
+      const operation = operations[name];
+      if (!operation) throw new Error(`trusted operation ${name} is not in the manifest`);
+      return JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: operation.id } }, variables });
+    };
+
+    const measured: ScaleSize[] = [];
+    for (const patients of sizes) {
+      const size = await prepare(db, patients, options);
+      const plans = await planOperations(db, patients, body, token);
+      for (const plan of plans) {
+        log(`${patients} patients: ${plan.name}: explaining ${Math.min(options.sqlSamples, plan.requests.length)} requests' statements...`);
+        const samples: SampledRequest[] = [];
+        await settled();
+        for (const request of plan.requests.slice(0, options.sqlSamples)) {
+          capture = [];
+          const response = await fetch(gatewayUrl, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${request.token}` },
+            body: request.body,
+          });
+          const text = await response.text();
+          const statements = capture;
+          capture = undefined;
+          if (!response.ok || JSON.parse(text).errors) throw new Error(`${plan.name} failed: ${response.status} ${text.slice(0, 500)}`);
+          const sample: SampledRequest = [];
+          for (const statement of statements.filter((s) => isExplainable(s.sql)))
+            sample.push({ sql: statement.sql, explained: await explain(db, statement.sql, statement.params) });
+          samples.push(sample);
+        }
+        const spec: ScaleLoadSpec = {
+          url: gatewayUrl,
+          connections: options.connections,
+          seconds: options.warmup,
+          root: plan.root,
+          requests: plan.requests,
+        };
+        log(`${patients} patients: ${plan.name}: warm-up ${options.warmup} s, then ${options.seconds} s at c=${options.connections}`);
+        await load(spec, scratch);
+        const run = await load({ ...spec, seconds: options.seconds }, scratch);
+        size.operations.push({ name: plan.name, operation: plan.operation, gateway: summariseLoad([run]), sql: summariseSql(samples) });
+      }
+      measured.push(size);
+    }
+
+    const version = (await db.prisma.$queryRawUnsafe<{ version: string }[]>('select version()'))[0]!.version.split(' on ')[0]!;
+    const settings = await db.prisma.$queryRawUnsafe<{ name: string; setting: string; unit: string | null }[]>(
+      `SELECT name, setting, unit FROM pg_settings WHERE name IN ('shared_buffers', 'work_mem', 'effective_cache_size', 'random_page_cost')`,
+    );
+    const report: ScaleReport = {
+      date: new Date().toISOString(),
+      machine: {
+        cpu: cpus()[0]?.model ?? 'unknown',
+        cores: cpus().length,
+        memoryGb: Math.round(totalmem() / 2 ** 30),
+        node: process.version,
+      },
+      setup: {
+        database: version,
+        'database settings': settings.map((s) => `${s.name}=${s.setting}${s.unit ?? ''}`).join(', '),
+        'subgraph cache': 'off (every request reaches the database)',
+        'this gateway': 'NODE_ENV=production, safelist, cost enforced, JWKS',
+        connections: options.connections,
+        'seconds per operation': options.seconds,
+        'warm-up seconds': options.warmup,
+        'requests explained per operation': options.sqlSamples,
+        'audit rows': `synthetic, ${options.auditPerPatient} per patient over 24 monthly partitions`,
+      },
+      sizes: measured,
+    };
+    mkdirSync(options.out, { recursive: true });
+    writeFileSync(join(options.out, 'scale.json'), `${JSON.stringify(report, null, 2)}\n`);
+    const markdown = renderScaleMarkdown(report);
+    writeFileSync(join(options.out, 'scale.md'), markdown);
+    process.stdout.write(`\n${markdown}\nWritten to ${options.out}/scale.{json,md}\n`);
+    return 0;
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    await Promise.all(children.map((child) => (child.exitCode !== null ? undefined : new Promise((resolve) => child.on('exit', resolve)))));
+    idp.close();
+    await subgraphs?.close();
+    await audit.close();
+    await db.close();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+
+  async function load(spec: ScaleLoadSpec, dir: string): Promise<ScaleLoadResult> {
+    const specPath = join(dir, 'scale-load.json');
+    writeFileSync(specPath, JSON.stringify(spec));
+    const child = spawn(process.execPath, [join(ROOT, 'bench/dist/scale-load.js'), specPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(child);
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    if (code !== 0) throw new Error(`scale load generator exited with ${code}`);
+    return JSON.parse(stdout) as ScaleLoadResult;
+  }
+}
+
+/** Seeds `patients`, fills the audit trail, vacuums; returns the size with its timings and table sizes. */
+async function prepare(db: Database, patients: number, options: ScaleOptions): Promise<ScaleSize> {
+  const { log } = options;
+  log(`seeding ${patients.toLocaleString('en-US')} patients (set-based)...`);
+  let started = performance.now();
+  await seedDatabase(db.prisma, { patients });
+  const seedSeconds = (performance.now() - started) / 1000;
+  const providers = await db.prisma.provider.count();
+  const auditRows = patients * options.auditPerPatient;
+  log(`seeded in ${seedSeconds.toFixed(1)} s; writing ${auditRows.toLocaleString('en-US')} synthetic audit events...`);
+  started = performance.now();
+  const plan = planSyntheticAudit({ rows: auditRows, patients, providers });
+  await db.prisma.$executeRawUnsafe(`SELECT "audit_event_ensure_partitions"(DATE '${plan.firstMonth}', DATE '${plan.lastMonth}')`);
+  for (const step of plan.steps) await db.prisma.$executeRawUnsafe(step.sql);
+  const auditSeconds = (performance.now() - started) / 1000;
+  // Autovacuum would get there on its own after a bulk load: the measured state is the steady one (visibility map set, statistics fresh).
+  log(`audit written in ${auditSeconds.toFixed(1)} s; VACUUM ANALYZE...`);
+  started = performance.now();
+  await db.prisma.$executeRawUnsafe('VACUUM ANALYZE');
+  const vacuumSeconds = (performance.now() - started) / 1000;
+  return {
+    patients,
+    providers,
+    auditRows,
+    seedSeconds,
+    auditSeconds,
+    vacuumSeconds,
+    tables: await tableSizes(db),
+    databaseBytes: Number(
+      (await db.prisma.$queryRawUnsafe<{ size: bigint }[]>('SELECT pg_database_size(current_database()) AS size'))[0]!.size,
+    ),
+    operations: [],
+  };
+}
+
+/** Every table of the schema (partitions summed into their parent): exact rows, total and index bytes. */
+async function tableSizes(db: Database): Promise<ScaleTable[]> {
+  // pg_partition_tree lists a partitioned table with its partitions; a plain table is measured on its own.
+  const tables = await db.prisma.$queryRawUnsafe<{ name: string; total: bigint; indexes: bigint }[]>(
+    `SELECT c.relname AS name,
+            (CASE WHEN c.relkind = 'p' THEN (SELECT sum(pg_total_relation_size(t.relid)) FROM pg_partition_tree(c.oid) t)
+                  ELSE pg_total_relation_size(c.oid) END)::bigint AS total,
+            (CASE WHEN c.relkind = 'p' THEN (SELECT sum(pg_indexes_size(t.relid)) FROM pg_partition_tree(c.oid) t)
+                  ELSE pg_indexes_size(c.oid) END)::bigint AS indexes
+       FROM pg_class c
+      WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+        AND c.relname <> '_prisma_migrations'
+      ORDER BY 2 DESC`,
+  );
+  const out: ScaleTable[] = [];
+  for (const t of tables) {
+    const [{ rows }] = await db.prisma.$queryRawUnsafe<[{ rows: bigint }]>(`SELECT count(*) AS rows FROM "${t.name.replace(/"/g, '""')}"`);
+    out.push({ name: t.name, rows: Number(rows), totalBytes: Number(t.total), indexBytes: Number(t.indexes) });
+  }
+  return out.filter((t) => t.totalBytes > 64 * 1024 || t.rows > 0);
+}
+
+/** EXPLAIN (ANALYZE, BUFFERS) of one captured statement with its own parameters, three times: the median run. */
+async function explain(db: Database, sql: string, params: string) {
+  const values = JSON.parse(params) as unknown[];
+  const runs = [];
+  for (let i = 0; i < 3; i++) {
+    const rows = await db.prisma.$queryRawUnsafe<Record<string, unknown>[]>(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${sql}`, ...values);
+    const plan = Object.values(rows[0]!)[0];
+    runs.push(readExplain(typeof plan === 'string' ? JSON.parse(plan) : plan));
+  }
+  return runs.sort((a, b) => a.executionMs - b.executionMs)[1]!;
+}
+
+/** The operations and their requests at one size: callers and variables drawn from the seeded rows, the same every run. */
+async function planOperations(
+  db: Database,
+  patients: number,
+  body: (name: string, variables: Record<string, unknown>) => string,
+  token: (role: Role, sub: string) => Promise<string>,
+): Promise<OperationPlan[]> {
+  const desk = await Promise.all([1, 2, 3, 4, 5].map((i) => token('SCHEDULER', `stf-desk-${i}`)));
+  const anyPatients = spreadPatients(patients, 200, 11).map(patientId);
+  const rows = await db.prisma.patient.findMany({
+    where: { id: { in: anyPatients } },
+    select: { id: true, mrn: true, birthDate: true },
+    orderBy: { id: 'asc' },
+  });
+  // Clinicians spread over the directory, each with their care team.
+  const providers = await db.prisma.provider.count();
+  const clinicianIds = spreadPatients(providers, 20, 23).map(providerId);
+  const teams = await db.prisma.careTeamMember.findMany({
+    where: { providerId: { in: clinicianIds }, periodEnd: null },
+    select: { providerId: true, patientId: true },
+    // In patient order, so the explained sample spans several clinicians.
+    orderBy: [{ patientId: 'asc' }, { providerId: 'asc' }],
+  });
+  const clinicianTokens = new Map<string, string>();
+  for (const id of clinicianIds) clinicianTokens.set(id, await token('CLINICIAN', id));
+  const portalPatients = spreadPatients(patients, 50, 37).map(patientId);
+  const patientTokens = await Promise.all(portalPatients.map((id) => token('PATIENT', id)));
+  const round = <T>(items: T[], i: number) => items[i % items.length]!;
+  const times = <T>(n: number, f: (i: number) => T) => Array.from({ length: n }, (_, i) => f(i));
+  return [
+    {
+      name: 'patient lookup',
+      operation: 'PatientSummary (front desk, any patient)',
+      root: 'patient',
+      requests: anyPatients.map((id, i) => ({ token: round(desk, i), body: body('PatientSummary', { id }) })),
+    },
+    {
+      name: 'clinical chart',
+      operation: "PatientChart (a clinician, a patient on the clinician's care team)",
+      root: 'patient',
+      requests: teams.map((m, i) => ({
+        token: clinicianTokens.get(m.providerId)!,
+        body: body('PatientChart', { id: m.patientId }),
+        label: String(i),
+      })),
+    },
+    {
+      name: 'name search, common prefix',
+      operation: `SearchPatients name (front desk, first 20): ${COMMON_PREFIXES.join(', ')}`,
+      root: 'searchPatients',
+      requests: times(50, (i) => ({ token: round(desk, i), body: body('SearchPatients', { name: round(COMMON_PREFIXES, i), first: 20 }) })),
+    },
+    {
+      name: 'name search, rare prefix',
+      operation: `SearchPatients name (front desk, first 20): ${RARE_PREFIXES.join(', ')}`,
+      root: 'searchPatients',
+      requests: times(50, (i) => ({ token: round(desk, i), body: body('SearchPatients', { name: round(RARE_PREFIXES, i), first: 20 }) })),
+    },
+    {
+      name: 'MRN search',
+      operation: 'SearchPatients mrn (front desk, exact)',
+      root: 'searchPatients',
+      requests: rows.map((p, i) => ({ token: round(desk, i), body: body('SearchPatients', { mrn: p.mrn, first: 20 }) })),
+    },
+    {
+      name: 'birth-date search',
+      operation: 'SearchPatients birthDate (front desk, first 20)',
+      root: 'searchPatients',
+      requests: rows.map((p, i) => ({
+        token: round(desk, i),
+        body: body('SearchPatients', { birthDate: p.birthDate.toISOString().slice(0, 10), first: 20 }),
+      })),
+    },
+    {
+      name: 'access log',
+      operation: 'MyAccessLog (the patient, first 20)',
+      root: 'myAccessLog',
+      requests: portalPatients.map((_, i) => ({ token: patientTokens[i]!, body: body('MyAccessLog', { first: 20 }) })),
+    },
+  ];
+}
