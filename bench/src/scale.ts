@@ -18,7 +18,7 @@ import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applyMigrations, type Database, FAMILY_NAMES, mix32, openDatabase, seedDatabase } from '@healthgraph/db';
+import { applyMigrations, type Database, FAMILY_NAMES, mix32, openDatabase, printSeedProgress, seedDatabase } from '@healthgraph/db';
 import { DEFAULT_MANIFEST_PATH, TrustedOperations } from '@healthgraph/gateway/persisted-queries';
 import { AuditLog, createLogger, DEFAULT_PURPOSE, type Role } from '@healthgraph/platform';
 import { loadStackConfig, startSubgraphs } from '@healthgraph/stack';
@@ -333,7 +333,7 @@ async function prepare(db: Database, patients: number, options: ScaleOptions): P
   const { log } = options;
   log(`seeding ${patients.toLocaleString('en-US')} patients (set-based)...`);
   let started = performance.now();
-  await seedDatabase(db.prisma, { patients });
+  await seedDatabase(db.prisma, { patients, onProgress: printSeedProgress(process.stderr) });
   const seedSeconds = (performance.now() - started) / 1000;
   const providers = await db.prisma.provider.count();
   const auditRows = patients * options.auditPerPatient;
@@ -341,7 +341,10 @@ async function prepare(db: Database, patients: number, options: ScaleOptions): P
   started = performance.now();
   const plan = planSyntheticAudit({ rows: auditRows, patients, providers });
   await db.prisma.$executeRawUnsafe(`SELECT "audit_event_ensure_partitions"(DATE '${plan.firstMonth}', DATE '${plan.lastMonth}')`);
-  for (const step of plan.steps) await db.prisma.$executeRawUnsafe(step.sql);
+  for (const step of plan.steps) {
+    await db.prisma.$executeRawUnsafe(step.sql);
+    log(`  AuditEvent ${step.month}  ${step.rows.toLocaleString('en-US')} rows  ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
   const auditSeconds = (performance.now() - started) / 1000;
   // Autovacuum would get there on its own after a bulk load: the measured state is the steady one (visibility map set, statistics fresh).
   log(`audit written in ${auditSeconds.toFixed(1)} s; VACUUM ANALYZE...`);
