@@ -1,4 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type Database, openDatabase } from './database.js';
 import type { Prisma } from './generated/prisma/client.js';
 import { applyMigrations } from './migrate.js';
@@ -54,15 +56,50 @@ const searchByName = (db: Database, term: string) => {
   });
 };
 
-describe('query plans on a modest seeded set', () => {
+/**
+ * A migrated database for one describe block: embedded, or (with DATABASE_URL) a scratch database of
+ * its own on that server, dropped afterwards, so the server the other tests use keeps its rows.
+ */
+async function scratchDatabase(kind: 'embedded' | 'postgresql'): Promise<{ db: Database; drop: () => Promise<void> }> {
+  if (kind === 'embedded') {
+    const db = await openDatabase({ dataDir: 'memory://' });
+    return { db, drop: () => db.close() };
+  }
+  const base = process.env.DATABASE_URL!;
+  const name = `healthgraph_plans_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  const db = await openDatabase({ url: url.toString() });
+  return {
+    db,
+    drop: async () => {
+      await db.close();
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
+
+const kinds = [
+  { kind: 'embedded', label: 'embedded' },
+  { kind: 'postgresql', label: process.env.DATABASE_URL ? 'PostgreSQL' : 'PostgreSQL: skipped, DATABASE_URL is not set' },
+] as const;
+
+describe.each(kinds)('query plans on a modest seeded set ($label)', ({ kind }) => {
   let db: Database;
+  let drop: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    db = await openDatabase({ dataDir: 'memory://' });
+    if (kind === 'postgresql' && !process.env.DATABASE_URL) return;
+    ({ db, drop } = await scratchDatabase(kind));
     await applyMigrations(db.adapterFactory);
     await seedDatabase(db.prisma, { patients: 2000 });
   }, 180_000);
-  afterAll(() => db?.close());
+  afterAll(() => drop?.());
+  const it = kind === 'postgresql' && !process.env.DATABASE_URL ? test.skip : test;
 
   // At 2,000 patients reading the table is the cheapest plan; what can break is the index serving
   // the statement at all (an opclass, or a search rewritten as lower(name) LIKE), which at a million
