@@ -71,13 +71,15 @@ embedded database (or DATABASE_URL, a scratch database), and writes bench.{json,
                           portal mix, lookups and N+1 (bench.*); overload offers back-office and portal
                           traffic at twice capacity plus break-glass reads, beside Hive Gateway;
                           subgraph-down runs with the records subgraph hung and gone (overload.*);
-                          scale (on its own, PostgreSQL only, reseeds DATABASE_URL) measures lookups,
-                          charts, searches and the access log at --small-patients and at --patients,
-                          with SQL time from EXPLAIN ANALYZE (scale.*)
+                          scale (on its own, PostgreSQL only, reseeds DATABASE_URL and its sibling
+                          <name>_small) measures lookups, charts, searches and the access log at
+                          --small-patients and at --patients, with SQL time from EXPLAIN ANALYZE (scale.*)
   --small-patients N      scale: the small size (default 2000)
   --audit-per-patient N   scale: synthetic audit events per patient (default 10: 10 million at 1,000,000)
   --scale-connections N   scale: concurrent connections per operation (default 8)
   --sql-samples N         scale: requests per operation whose statements are explained (default 10)
+  --reuse-data            scale: keep a database an earlier scale run seeded with the same sizes
+                          (its seeding time is reported as that run's) instead of seeding it again
   --offered N             overload: back-office and portal requests per second to offer
                           (default: twice the measured capacity)
   --profile DIR           write a V8 CPU profile of each of this gateway's processes into DIR
@@ -109,6 +111,7 @@ function parseFlags() {
       'audit-per-patient': { type: 'string', default: '10' },
       'scale-connections': { type: 'string', default: '8' },
       'sql-samples': { type: 'string', default: '10' },
+      'reuse-data': { type: 'boolean' },
       /** Write a V8 CPU profile of each of this gateway's processes into this folder. */
       profile: { type: 'string' },
       out: { type: 'string', default: join(ROOT, 'bench/results') },
@@ -163,6 +166,8 @@ if (flags.scenarios.split(',').includes('scale')) {
       seconds,
       warmup: Number(flags.warmup),
       sqlSamples: Number(flags['sql-samples']),
+      rounds,
+      reuse: flags['reuse-data'] === true,
       out: flags.out,
       log,
     }),

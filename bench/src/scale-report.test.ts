@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { databaseName, RARE_PREFIXES, refusal, spreadPatients } from './scale.js';
+import { databaseName, RARE_PREFIXES, refusal, smallDatabaseUrl, spreadPatients } from './scale.js';
 import {
   answerCode,
   fmtShort,
@@ -46,6 +46,8 @@ function size(patients: number, ops: [string, number, number, number][]): ScaleS
     seedSeconds: 1,
     auditSeconds: 1,
     vacuumSeconds: 1,
+    seededAt: '2026-12-02T06:00:00.000Z',
+    reused: false,
     tables: [],
     databaseBytes: 0,
     operations: ops.map(([name, p50, p99, sqlMax]) => ({
@@ -72,6 +74,12 @@ describe('the scale scenario', () => {
     expect(refusal('postgresql://postgres@127.0.0.1:5432')).toMatch(/scratch database/);
     expect(refusal('postgresql://postgres@127.0.0.1:5432/healthgraph_scale')).toBeUndefined();
     expect(databaseName('postgresql://u@h:5432/health%20graph?sslmode=disable')).toBe('health graph');
+  });
+
+  it('keeps the small size in a sibling database on the same server, with the same settings', () => {
+    expect(smallDatabaseUrl('postgresql://postgres@127.0.0.1:5432/healthgraph_scale?sslmode=disable')).toBe(
+      'postgresql://postgres@127.0.0.1:5432/healthgraph_scale_small?sslmode=disable',
+    );
   });
 
   it('draws distinct patients spread over the whole range, the same every run', () => {

@@ -98,6 +98,8 @@ export function isExplainable(sql: string): boolean {
 /** Figures of one operation at one size. */
 export interface ScaleOperation {
   name: string;
+  /** The machine's 1-minute load average after each measured round (2 cores here: above 2 means waiting for CPU). */
+  loadAverage?: number[];
   /** The trusted operation and what its variables were drawn from. */
   operation: string;
   gateway: {
@@ -140,6 +142,9 @@ export interface ScaleSize {
   auditSeconds: number;
   /** VACUUM ANALYZE of the whole database after loading. */
   vacuumSeconds: number;
+  /** When the data was seeded, and whether this run reused it from an earlier run (--reuse-data) rather than seeding it. */
+  seededAt: string;
+  reused: boolean;
   tables: ScaleTable[];
   databaseBytes: number;
   operations: ScaleOperation[];
@@ -304,6 +309,14 @@ export function renderScaleMarkdown(report: ScaleReport): string {
     return cells;
   });
   out.push(table(header, align, rows), '');
+  const loads = sizes.map((s) => s.operations.flatMap((o) => o.loadAverage ?? []).sort((a, b) => a - b));
+  if (loads.every((l) => l.length > 0))
+    out.push(
+      `Machine load, the 1-minute load average after each measured round (${report.machine.cores} cores): ${sizes
+        .map((s, i) => `${fmtShort(s.patients)} median ${fmt(quantile(loads[i]!, 0.5))}, max ${fmt(loads[i]!.at(-1)!)}`)
+        .join('; ')}.`,
+      '',
+    );
   out.push('#### Seeding and size', '');
   const names = [...new Set(sizes.flatMap((s) => s.tables.map((t) => t.name)))];
   out.push(
@@ -311,6 +324,7 @@ export function renderScaleMarkdown(report: ScaleReport): string {
       ['', ...sizes.map((s) => fmtShort(s.patients))],
       ['l', ...sizes.map(() => 'r' as const)],
       [
+        ['seeded', ...sizes.map((s) => `${s.seededAt.slice(0, 16).replace('T', ' ')}${s.reused ? ' (earlier run, reused)' : ''}`)],
         ['seed (set-based), minutes', ...sizes.map((s) => fmt(s.seedSeconds / 60))],
         ['synthetic audit fill, minutes', ...sizes.map((s) => fmt(s.auditSeconds / 60))],
         ['VACUUM ANALYZE after loading, minutes', ...sizes.map((s) => fmt(s.vacuumSeconds / 60))],

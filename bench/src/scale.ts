@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { applyMigrations, type Database, FAMILY_NAMES, mix32, openDatabase, printSeedProgress, seedDatabase } from '@healthgraph/db';
@@ -51,6 +51,10 @@ export interface ScaleOptions {
   warmup: number;
   /** Requests per operation whose statements are explained. */
   sqlSamples: number;
+  /** Measured runs per operation and size, the order of the sizes rotating. */
+  rounds: number;
+  /** Keep a database that already holds this seed and audit fill (recorded by an earlier run) instead of seeding it again. */
+  reuse: boolean;
   out: string;
   log: (line: string) => void;
 }
@@ -118,6 +122,25 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
+/** The sibling scratch database the small size lives in: `<name>_small` on the same server. */
+export function smallDatabaseUrl(url: string): string {
+  const small = new URL(url);
+  small.pathname = `/${encodeURIComponent(`${databaseName(url)}_small`)}`;
+  return small.toString();
+}
+
+/** One size under test: its database, its subgraphs (cache off) and its own gateway process. */
+interface Bench {
+  patients: number;
+  db: Database;
+  url: string;
+  size: ScaleSize;
+  plans: OperationPlan[];
+  /** Statements sent while capturing, and when the last statement of any kind was sent. */
+  capture?: { sql: string; params: string }[];
+  lastStatementAt: number;
+}
+
 /** Runs the scale scenario; returns the process exit code. */
 export async function runScale(options: ScaleOptions): Promise<number> {
   const { log } = options;
@@ -126,40 +149,22 @@ export async function runScale(options: ScaleOptions): Promise<number> {
     process.stderr.write(`bench: ${refused}\n`);
     return 2;
   }
+  const largeUrl = options.databaseUrl!;
   const sizes = [...new Set([options.smallPatients, options.largePatients])].sort((a, b) => a - b);
-  const config = loadStackConfig({ ...process.env, NODE_ENV: 'test', DATABASE_URL: options.databaseUrl });
-  const db = await openDatabase({ url: options.databaseUrl, poolSize: 10 });
+  const config = loadStackConfig({ ...process.env, NODE_ENV: 'test', DATABASE_URL: largeUrl });
   const scratch = mkdtempSync(join(tmpdir(), 'healthgraph-scale-'));
   const children: ChildProcess[] = [];
-  const killAll = () => {
+  process.on('exit', () => {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-  };
-  process.on('exit', killAll);
-  const audit = new AuditLog(db.prisma, { service: 'bench-scale', journalDir: scratch });
+  });
   const idp = createServer();
-  let subgraphs: Awaited<ReturnType<typeof startSubgraphs>> | undefined;
+  const closers: (() => Promise<void>)[] = [];
   try {
-    log('migrating...');
-    await applyMigrations(db.adapterFactory);
-
-    // ---- What statements each request sends: every statement this process's client issues, while capturing.
-    let capture: { sql: string; params: string }[] | undefined;
-    let lastStatementAt = 0;
-    db.onQuery((sql, params) => {
-      lastStatementAt = performance.now();
-      capture?.push({ sql, params });
-    });
-    /** Waits until no statement has been sent for half a second: requests a load run left in flight have finished. */
-    const settled = async () => {
-      while (performance.now() - lastStatementAt < 500) await new Promise((resolve) => setTimeout(resolve, 100));
-    };
-
-    // ---- Identity provider (ES256 behind a JWKS endpoint, as production verifies), subgraphs with the cache off, one gateway process.
+    // ---- Identity provider: an ES256 key behind a JWKS endpoint, as production verifies.
     const { publicKey, privateKey } = await generateKeyPair('ES256');
     const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256', use: 'sig' }] });
     idp.on('request', (_, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(jwks));
     await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
-    const jwksUrl = `http://127.0.0.1:${(idp.address() as AddressInfo).port}/jwks.json`;
     const ISSUER = 'https://idp.bench.local';
     const AUDIENCE = 'healthgraph';
     const token = (role: Role, sub: string) =>
@@ -171,61 +176,6 @@ export async function runScale(options: ScaleOptions): Promise<number> {
         .setIssuedAt()
         .setExpirationTime('6h')
         .sign(privateKey);
-
-    const subgraphTokenSecret = randomBytes(32).toString('hex');
-    subgraphs = await startSubgraphs({
-      config: { ...config, subgraphTokenSecret },
-      db,
-      ephemeralPorts: true,
-      batching: true,
-      cache: { ...config.cache, enabled: false },
-      audit,
-      log: createLogger(process.env.LOG_LEVEL ?? 'warn'),
-    });
-    const port = await freePort();
-    const urls = subgraphs.subgraphUrls;
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      NODE_ENV: 'production',
-      HOST: '127.0.0.1',
-      GATEWAY_PORT: String(port),
-      PATIENTS_URL: urls.patients,
-      PROVIDERS_URL: urls.providers,
-      APPOINTMENTS_URL: urls.appointments,
-      RECORDS_URL: urls.records,
-      // A handful of synthetic callers send far more than people at portals do: rate limits off, so the gateway is what is measured.
-      ...Object.fromEntries(
-        ['PATIENT', 'CLINICIAN', 'SCHEDULER', 'BILLING', 'ADMIN', 'AUDITOR'].map((role) => [`RATE_LIMIT_ROLE_${role}`, '0']),
-      ),
-      ...Object.fromEntries(['EMERGENCY', 'CLINICAL', 'PORTAL', 'BACK_OFFICE'].map((c) => [`RATE_LIMIT_SUB_${c}`, '0'])),
-      SHUTDOWN_READY_DELAY_MS: '0',
-      JWT_JWKS_URL: jwksUrl,
-      JWT_ISSUER: ISSUER,
-      JWT_AUDIENCE: AUDIENCE,
-      SUBGRAPH_TOKEN_SECRET: subgraphTokenSecret,
-      PQ_MODE: 'safelist',
-      COST_MODE: 'enforce',
-      AUDIT_JOURNAL_DIR: scratch,
-      LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
-      DATABASE_URL: options.databaseUrl,
-    };
-    if (config.redis.url)
-      Object.assign(env, {
-        REDIS_URL: config.redis.url,
-        CACHE_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-        CACHE_PREFIX: `bench-scale-${process.pid}`,
-      });
-    const logPath = join(scratch, 'gateway.log');
-    const output = openSync(logPath, 'a');
-    const gateway = spawn(process.execPath, [join(ROOT, 'gateway/dist/index.js')], { env, stdio: ['ignore', output, output], cwd: ROOT });
-    closeSync(output);
-    children.push(gateway);
-    const gatewayUrl = `http://127.0.0.1:${port}/graphql`;
-    for (const deadline = Date.now() + 60_000; !(await answers(`http://127.0.0.1:${port}/ready`)); ) {
-      if (gateway.exitCode !== null || Date.now() > deadline)
-        throw new Error(`the gateway did not start:\n${readFileSync(logPath, 'utf8').slice(-4000)}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
     const operations = Object.fromEntries(
       [...new TrustedOperations(DEFAULT_MANIFEST_PATH).operations].map((o) => [o.name, { id: o.id, body: o.body }]),
     );
@@ -235,45 +185,105 @@ export async function runScale(options: ScaleOptions): Promise<number> {
       return JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: operation.id } }, variables });
     };
 
-    const measured: ScaleSize[] = [];
+    // ---- Each size in a database of its own (the large one DATABASE_URL, the small one its
+    // `_small` sibling), so that the measured rounds can alternate between them: on a shared
+    // machine, drift then weighs on both sizes alike.
+    const benches: Bench[] = [];
     for (const patients of sizes) {
-      const size = await prepare(db, patients, options);
-      const plans = await planOperations(db, patients, body, token);
-      for (const plan of plans) {
-        log(`${patients} patients: ${plan.name}: explaining ${Math.min(options.sqlSamples, plan.requests.length)} requests' statements...`);
-        const samples: SampledRequest[] = [];
-        await settled();
+      const url = patients === options.largePatients ? largeUrl : smallDatabaseUrl(largeUrl);
+      if (url !== largeUrl) await ensureDatabase(largeUrl, url);
+      const db = await openDatabase({ url, poolSize: 10 });
+      closers.unshift(() => db.close());
+      log(`${databaseName(url)}: migrating...`);
+      await applyMigrations(db.adapterFactory);
+      const bench: Bench = { patients, db, url, size: await prepare(db, patients, options), plans: [], lastStatementAt: 0 };
+      db.onQuery((sql, params) => {
+        bench.lastStatementAt = performance.now();
+        bench.capture?.push({ sql, params });
+      });
+      benches.push(bench);
+    }
+    for (const bench of benches) {
+      const audit = new AuditLog(bench.db.prisma, { service: `bench-scale-${bench.patients}`, journalDir: scratch });
+      closers.unshift(() => audit.close());
+      const subgraphTokenSecret = randomBytes(32).toString('hex');
+      const subgraphs = await startSubgraphs({
+        config: { ...config, subgraphTokenSecret },
+        db: bench.db,
+        ephemeralPorts: true,
+        batching: true,
+        cache: { ...config.cache, enabled: false },
+        audit,
+        log: createLogger(process.env.LOG_LEVEL ?? 'warn'),
+      });
+      closers.unshift(() => subgraphs.close());
+      bench.url = await startGateway(`gateway-${bench.patients}`, subgraphs.subgraphUrls, subgraphTokenSecret, bench.url);
+      bench.plans = await planOperations(bench.db, bench.patients, body, token);
+    }
+
+    /** Waits until no statement has been sent for half a second: requests a load run left in flight have finished. */
+    const settled = async (bench: Bench) => {
+      while (performance.now() - bench.lastStatementAt < 500) await new Promise((resolve) => setTimeout(resolve, 100));
+    };
+    const names = benches[0]!.plans.map((p) => p.name);
+    for (const name of names) {
+      const samples = new Map<Bench, SampledRequest[]>();
+      for (const bench of benches) {
+        const plan = bench.plans.find((p) => p.name === name)!;
+        log(
+          `${bench.patients} patients: ${name}: explaining ${Math.min(options.sqlSamples, plan.requests.length)} requests' statements...`,
+        );
+        await settled(bench);
+        const sampled: SampledRequest[] = [];
         for (const request of plan.requests.slice(0, options.sqlSamples)) {
-          capture = [];
-          const response = await fetch(gatewayUrl, {
+          bench.capture = [];
+          const response = await fetch(bench.url, {
             method: 'POST',
             headers: { 'content-type': 'application/json', authorization: `Bearer ${request.token}` },
             body: request.body,
           });
           const text = await response.text();
-          const statements = capture;
-          capture = undefined;
-          if (!response.ok || JSON.parse(text).errors) throw new Error(`${plan.name} failed: ${response.status} ${text.slice(0, 500)}`);
+          const statements = bench.capture;
+          bench.capture = undefined;
+          if (!response.ok || JSON.parse(text).errors) throw new Error(`${name} failed: ${response.status} ${text.slice(0, 500)}`);
           const sample: SampledRequest = [];
           for (const statement of statements.filter((s) => isExplainable(s.sql)))
-            sample.push({ sql: statement.sql, explained: await explain(db, statement.sql, statement.params) });
-          samples.push(sample);
+            sample.push({ sql: statement.sql, explained: await explain(bench.db, statement.sql, statement.params) });
+          sampled.push(sample);
         }
-        const spec: ScaleLoadSpec = {
-          url: gatewayUrl,
-          connections: options.connections,
-          seconds: options.warmup,
-          root: plan.root,
-          requests: plan.requests,
-        };
-        log(`${patients} patients: ${plan.name}: warm-up ${options.warmup} s, then ${options.seconds} s at c=${options.connections}`);
-        await load(spec, scratch);
-        const run = await load({ ...spec, seconds: options.seconds }, scratch);
-        size.operations.push({ name: plan.name, operation: plan.operation, gateway: summariseLoad([run]), sql: summariseSql(samples) });
+        samples.set(bench, sampled);
       }
-      measured.push(size);
+      const spec = (bench: Bench, seconds: number): ScaleLoadSpec => {
+        const plan = bench.plans.find((p) => p.name === name)!;
+        return { url: bench.url, connections: options.connections, seconds, root: plan.root, requests: plan.requests };
+      };
+      for (const bench of benches) {
+        log(`${bench.patients} patients: ${name}: warm-up ${options.warmup} s at c=${options.connections}`);
+        await load(spec(bench, options.warmup), scratch);
+      }
+      const runs = new Map<Bench, ScaleLoadResult[]>(benches.map((b) => [b, []]));
+      const loads = new Map<Bench, number[]>(benches.map((b) => [b, []]));
+      for (let round = 0; round < options.rounds; round++) {
+        // Rotate the order each round, so drift on a shared machine weighs on every size alike.
+        for (const bench of benches.map((_, i) => benches[(i + round) % benches.length]!)) {
+          log(`${bench.patients} patients: ${name}: round ${round + 1}/${options.rounds} (${options.seconds} s)`);
+          runs.get(bench)!.push(await load(spec(bench, options.seconds), scratch));
+          loads.get(bench)!.push(loadavg()[0]!);
+        }
+      }
+      for (const bench of benches) {
+        const plan = bench.plans.find((p) => p.name === name)!;
+        bench.size.operations.push({
+          name,
+          operation: plan.operation,
+          gateway: summariseLoad(runs.get(bench)!),
+          sql: summariseSql(samples.get(bench)!),
+          loadAverage: loads.get(bench)!,
+        });
+      }
     }
 
+    const db = benches.at(-1)!.db;
     const version = (await db.prisma.$queryRawUnsafe<{ version: string }[]>('select version()'))[0]!.version.split(' on ')[0]!;
     const settings = await db.prisma.$queryRawUnsafe<{ name: string; setting: string; unit: string | null }[]>(
       `SELECT name, setting, unit FROM pg_settings WHERE name IN ('shared_buffers', 'work_mem', 'effective_cache_size', 'random_page_cost')`,
@@ -290,14 +300,15 @@ export async function runScale(options: ScaleOptions): Promise<number> {
         database: version,
         'database settings': settings.map((s) => `${s.name}=${s.setting}${s.unit ?? ''}`).join(', '),
         'subgraph cache': 'off (every request reaches the database)',
-        'this gateway': 'NODE_ENV=production, safelist, cost enforced, JWKS',
+        'this gateway': 'NODE_ENV=production, safelist, cost enforced, JWKS; one process per size',
         connections: options.connections,
-        'seconds per operation': options.seconds,
+        'seconds per round': options.seconds,
+        rounds: `${options.rounds}, the order of the sizes rotating`,
         'warm-up seconds': options.warmup,
         'requests explained per operation': options.sqlSamples,
         'audit rows': `synthetic, ${options.auditPerPatient} per patient over 24 monthly partitions`,
       },
-      sizes: measured,
+      sizes: benches.map((b) => b.size),
     };
     mkdirSync(options.out, { recursive: true });
     writeFileSync(join(options.out, 'scale.json'), `${JSON.stringify(report, null, 2)}\n`);
@@ -309,10 +320,64 @@ export async function runScale(options: ScaleOptions): Promise<number> {
     for (const child of children) child.kill('SIGTERM');
     await Promise.all(children.map((child) => (child.exitCode !== null ? undefined : new Promise((resolve) => child.on('exit', resolve)))));
     idp.close();
-    await subgraphs?.close();
-    await audit.close();
-    await db.close();
+    for (const close of closers) await close();
     rmSync(scratch, { recursive: true, force: true });
+  }
+
+  /** This gateway in its own process, configured as production, in front of one size's subgraphs; returns its URL. */
+  async function startGateway(
+    name: string,
+    urls: Record<string, string>,
+    subgraphTokenSecret: string,
+    databaseUrl: string,
+  ): Promise<string> {
+    const port = await freePort();
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      GATEWAY_PORT: String(port),
+      PATIENTS_URL: urls.patients,
+      PROVIDERS_URL: urls.providers,
+      APPOINTMENTS_URL: urls.appointments,
+      RECORDS_URL: urls.records,
+      // A handful of synthetic callers send far more than people at portals do: rate limits off, so the gateway is what is measured.
+      ...Object.fromEntries(
+        ['PATIENT', 'CLINICIAN', 'SCHEDULER', 'BILLING', 'ADMIN', 'AUDITOR'].map((role) => [`RATE_LIMIT_ROLE_${role}`, '0']),
+      ),
+      ...Object.fromEntries(['EMERGENCY', 'CLINICAL', 'PORTAL', 'BACK_OFFICE'].map((c) => [`RATE_LIMIT_SUB_${c}`, '0'])),
+      SHUTDOWN_READY_DELAY_MS: '0',
+      JWT_JWKS_URL: jwksUrl(),
+      JWT_ISSUER: 'https://idp.bench.local',
+      JWT_AUDIENCE: 'healthgraph',
+      SUBGRAPH_TOKEN_SECRET: subgraphTokenSecret,
+      PQ_MODE: 'safelist',
+      COST_MODE: 'enforce',
+      AUDIT_JOURNAL_DIR: scratch,
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+      DATABASE_URL: databaseUrl,
+    };
+    if (config.redis.url)
+      Object.assign(env, {
+        REDIS_URL: config.redis.url,
+        CACHE_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+        CACHE_PREFIX: `bench-scale-${process.pid}-${port}`,
+      });
+    const logPath = join(scratch, `${name}.log`);
+    const output = openSync(logPath, 'a');
+    const gateway = spawn(process.execPath, [join(ROOT, 'gateway/dist/index.js')], { env, stdio: ['ignore', output, output], cwd: ROOT });
+    closeSync(output);
+    children.push(gateway);
+    for (const deadline = Date.now() + 60_000; !(await answers(`http://127.0.0.1:${port}/ready`)); ) {
+      if (gateway.exitCode !== null || Date.now() > deadline)
+        throw new Error(`${name} did not start:\n${readFileSync(logPath, 'utf8').slice(-4000)}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    return `http://127.0.0.1:${port}/graphql`;
+  }
+
+  function jwksUrl(): string {
+    return `http://127.0.0.1:${(idp.address() as AddressInfo).port}/jwks.json`;
   }
 
   async function load(spec: ScaleLoadSpec, dir: string): Promise<ScaleLoadResult> {
@@ -328,36 +393,81 @@ export async function runScale(options: ScaleOptions): Promise<number> {
   }
 }
 
+/** Creates the database `url` names on the server of `serverUrl` unless it exists. */
+async function ensureDatabase(serverUrl: string, url: string): Promise<void> {
+  const admin = await openDatabase({ url: serverUrl, poolSize: 1 });
+  try {
+    const name = databaseName(url);
+    const [found] = await admin.prisma.$queryRawUnsafe<{ n: bigint }[]>('SELECT count(*) AS n FROM pg_database WHERE datname = $1', name);
+    if (Number(found!.n) === 0) await admin.prisma.$executeRawUnsafe(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+  } finally {
+    await admin.close();
+  }
+}
+
 /** Seeds `patients`, fills the audit trail, vacuums; returns the size with its timings and table sizes. */
 async function prepare(db: Database, patients: number, options: ScaleOptions): Promise<ScaleSize> {
   const { log } = options;
-  log(`seeding ${patients.toLocaleString('en-US')} patients (set-based)...`);
-  let started = performance.now();
-  await seedDatabase(db.prisma, { patients, onProgress: printSeedProgress(process.stderr) });
-  const seedSeconds = (performance.now() - started) / 1000;
-  const providers = await db.prisma.provider.count();
   const auditRows = patients * options.auditPerPatient;
-  log(`seeded in ${seedSeconds.toFixed(1)} s; writing ${auditRows.toLocaleString('en-US')} synthetic audit events...`);
-  started = performance.now();
-  const plan = planSyntheticAudit({ rows: auditRows, patients, providers });
-  await db.prisma.$executeRawUnsafe(`SELECT "audit_event_ensure_partitions"(DATE '${plan.firstMonth}', DATE '${plan.lastMonth}')`);
-  for (const step of plan.steps) {
-    await db.prisma.$executeRawUnsafe(step.sql);
-    log(`  AuditEvent ${step.month}  ${step.rows.toLocaleString('en-US')} rows  ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  // What the last seed of this database was, and how long it took: kept beside the data, so a run that reuses it can say so.
+  await db.prisma.$executeRawUnsafe(
+    `CREATE TABLE IF NOT EXISTS "_bench_scale_seed" ("patients" integer NOT NULL, "auditRows" bigint NOT NULL,
+       "seedSeconds" float8 NOT NULL, "auditSeconds" float8 NOT NULL, "vacuumSeconds" float8 NOT NULL, "seededAt" timestamptz NOT NULL)`,
+  );
+  const [previous] =
+    await db.prisma.$queryRawUnsafe<
+      { patients: number; auditRows: bigint; seedSeconds: number; auditSeconds: number; vacuumSeconds: number; seededAt: Date }[]
+    >(`SELECT * FROM "_bench_scale_seed"`);
+  let timings: { seedSeconds: number; auditSeconds: number; vacuumSeconds: number; seededAt: Date; reused: boolean };
+  if (
+    options.reuse &&
+    previous &&
+    previous.patients === patients &&
+    Number(previous.auditRows) === auditRows &&
+    (await db.prisma.patient.count()) === patients
+  ) {
+    log(`${patients.toLocaleString('en-US')} patients: reusing the data seeded ${previous.seededAt.toISOString()}`);
+    const { seedSeconds, auditSeconds, vacuumSeconds, seededAt } = previous;
+    timings = { seedSeconds, auditSeconds, vacuumSeconds, seededAt, reused: true };
+  } else {
+    log(`seeding ${patients.toLocaleString('en-US')} patients (set-based)...`);
+    await db.prisma.$executeRawUnsafe(`DELETE FROM "_bench_scale_seed"`);
+    let started = performance.now();
+    await seedDatabase(db.prisma, { patients, onProgress: printSeedProgress(process.stderr) });
+    const seedSeconds = (performance.now() - started) / 1000;
+    const providers = await db.prisma.provider.count();
+    log(`seeded in ${seedSeconds.toFixed(1)} s; writing ${auditRows.toLocaleString('en-US')} synthetic audit events...`);
+    started = performance.now();
+    const plan = planSyntheticAudit({ rows: auditRows, patients, providers });
+    await db.prisma.$executeRawUnsafe(`SELECT "audit_event_ensure_partitions"(DATE '${plan.firstMonth}', DATE '${plan.lastMonth}')`);
+    for (const step of plan.steps) {
+      await db.prisma.$executeRawUnsafe(step.sql);
+      log(`  AuditEvent ${step.month}  ${step.rows.toLocaleString('en-US')} rows  ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    }
+    const auditSeconds = (performance.now() - started) / 1000;
+    // Autovacuum would get there on its own after a bulk load: the measured state is the steady one (visibility map set, statistics fresh).
+    log(`audit written in ${auditSeconds.toFixed(1)} s; VACUUM ANALYZE...`);
+    started = performance.now();
+    await db.prisma.$executeRawUnsafe('VACUUM ANALYZE');
+    const vacuumSeconds = (performance.now() - started) / 1000;
+    timings = { seedSeconds, auditSeconds, vacuumSeconds, seededAt: new Date(), reused: false };
+    await db.prisma.$executeRawUnsafe(
+      `INSERT INTO "_bench_scale_seed" VALUES ($1, $2, $3, $4, $5, $6)`,
+      patients,
+      auditRows,
+      seedSeconds,
+      auditSeconds,
+      vacuumSeconds,
+      timings.seededAt,
+    );
   }
-  const auditSeconds = (performance.now() - started) / 1000;
-  // Autovacuum would get there on its own after a bulk load: the measured state is the steady one (visibility map set, statistics fresh).
-  log(`audit written in ${auditSeconds.toFixed(1)} s; VACUUM ANALYZE...`);
-  started = performance.now();
-  await db.prisma.$executeRawUnsafe('VACUUM ANALYZE');
-  const vacuumSeconds = (performance.now() - started) / 1000;
+  const providers = await db.prisma.provider.count();
   return {
     patients,
     providers,
     auditRows,
-    seedSeconds,
-    auditSeconds,
-    vacuumSeconds,
+    ...timings,
+    seededAt: timings.seededAt.toISOString(),
     tables: await tableSizes(db),
     databaseBytes: Number(
       (await db.prisma.$queryRawUnsafe<{ size: bigint }[]>('SELECT pg_database_size(current_database()) AS size'))[0]!.size,
@@ -377,7 +487,7 @@ async function tableSizes(db: Database): Promise<ScaleTable[]> {
                   ELSE pg_indexes_size(c.oid) END)::bigint AS indexes
        FROM pg_class c
       WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-        AND c.relname <> '_prisma_migrations'
+        AND c.relname NOT IN ('_prisma_migrations', '_bench_scale_seed')
       ORDER BY 2 DESC`,
   );
   const out: ScaleTable[] = [];
