@@ -5,6 +5,7 @@ import {
   fmtShort,
   isExplainable,
   judgeTargets,
+  partitionIndexes,
   readExplain,
   type ScaleOperation,
   type ScaleSize,
@@ -169,6 +170,11 @@ describe('the scale report', () => {
       ['patient lookup', true],
       ['name search, rare prefix', false],
     ]);
+  });
+
+  it("names the monthly partitions' indexes once, with how many months", () => {
+    const names = ['AuditEvent_202501_patientId_at_idx', 'AuditEvent_202502_patientId_at_idx', 'AuditEvent_default_at_idx', 'Patient_pkey'];
+    expect(partitionIndexes(names)).toEqual(['AuditEvent_YYYYMM_patientId_at_idx (2 months)', 'AuditEvent_default_at_idx', 'Patient_pkey']);
   });
 
   it('names sizes shortly', () => {

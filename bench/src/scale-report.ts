@@ -347,11 +347,21 @@ export function renderScaleMarkdown(report: ScaleReport): string {
     out.push('Slowest statement per operation at the large size:', '');
     for (const op of large.operations)
       out.push(
-        `- ${op.name}: ${fmt(op.sql.slowest.executionMs)} ms, ${op.sql.slowest.nodes.join(', ')}; indexes ${op.sql.slowest.indexes.join(', ') || 'none'}`,
+        `- ${op.name}: ${fmt(op.sql.slowest.executionMs)} ms, ${op.sql.slowest.nodes.join(', ')}; indexes ${partitionIndexes(op.sql.slowest.indexes).join(', ') || 'none'}`,
       );
     out.push('');
   }
   return `${out.join('\n')}\n`;
+}
+
+/** Index names with each monthly partition's written once: AuditEvent_202501_at_idx -> AuditEvent_YYYYMM_at_idx (n months). */
+export function partitionIndexes(names: readonly string[]): string[] {
+  const counts = new Map<string, number>();
+  for (const name of names) {
+    const key = name.replace(/^(\w+?)_\d{6}_/, '$1_YYYYMM_');
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].map(([name, n]) => (name.includes('_YYYYMM_') ? `${name} (${n} months)` : name));
 }
 
 /** 2000 -> "2k", 1000000 -> "1M". */
