@@ -70,7 +70,16 @@ embedded database (or DATABASE_URL, a scratch database), and writes bench.{json,
   --scenarios LIST        any of standard,overload,subgraph-down (default standard): standard is the
                           portal mix, lookups and N+1 (bench.*); overload offers back-office and portal
                           traffic at twice capacity plus break-glass reads, beside Hive Gateway;
-                          subgraph-down runs with the records subgraph hung and gone (overload.*)
+                          subgraph-down runs with the records subgraph hung and gone (overload.*);
+                          scale (on its own, PostgreSQL only, reseeds DATABASE_URL and its sibling
+                          <name>_small) measures lookups, charts, searches and the access log at
+                          --small-patients and at --patients, with SQL time from EXPLAIN ANALYZE (scale.*)
+  --small-patients N      scale: the small size (default 2000)
+  --audit-per-patient N   scale: synthetic audit events per patient (default 10: 10 million at 1,000,000)
+  --scale-connections N   scale: concurrent connections per operation (default 8)
+  --sql-samples N         scale: requests per operation whose statements are explained (default 10)
+  --reuse-data            scale: keep a database an earlier scale run seeded with the same sizes
+                          (its seeding time is reported as that run's) instead of seeding it again
   --offered N             overload: back-office and portal requests per second to offer
                           (default: twice the measured capacity)
   --profile DIR           write a V8 CPU profile of each of this gateway's processes into DIR
@@ -98,6 +107,11 @@ function parseFlags() {
       variants: { type: 'string', default: 'gateway,queued,hive,naive,subgraph' },
       scenarios: { type: 'string', default: 'standard' },
       offered: { type: 'string' },
+      'small-patients': { type: 'string', default: '2000' },
+      'audit-per-patient': { type: 'string', default: '10' },
+      'scale-connections': { type: 'string', default: '8' },
+      'sql-samples': { type: 'string', default: '10' },
+      'reuse-data': { type: 'boolean' },
       /** Write a V8 CPU profile of each of this gateway's processes into this folder. */
       profile: { type: 'string' },
       out: { type: 'string', default: join(ROOT, 'bench/results') },
@@ -117,7 +131,19 @@ if (flags.help) {
   process.stdout.write(`${USAGE}\n`);
   process.exit(0);
 }
-for (const name of ['patients', 'connections', 'lookup-connections', 'seconds', 'rounds', 'warmup', 'n1-repeats'] as const) {
+for (const name of [
+  'patients',
+  'connections',
+  'lookup-connections',
+  'seconds',
+  'rounds',
+  'warmup',
+  'n1-repeats',
+  'small-patients',
+  'audit-per-patient',
+  'scale-connections',
+  'sql-samples',
+] as const) {
   if (!/^[1-9]\d*$/.test(flags[name])) fail(`--${name} must be a positive whole number, not "${flags[name]}"`);
 }
 for (const variant of flags.variants.split(',')) {
@@ -126,6 +152,27 @@ for (const variant of flags.variants.split(',')) {
 const seconds = Number(flags.seconds);
 const rounds = Number(flags.rounds);
 const log = (line: string) => process.stderr.write(`${line}\n`);
+// The scale scenario reseeds its database at two sizes, so it runs on its own, before the shared set-up below (see scale.ts).
+if (flags.scenarios.split(',').includes('scale')) {
+  if (flags.scenarios !== 'scale') fail('--scenarios: scale runs on its own (it reseeds the database), not together with other scenarios');
+  const { runScale } = await import('./scale.js');
+  process.exit(
+    await runScale({
+      databaseUrl: process.env.DATABASE_URL || undefined,
+      smallPatients: Number(flags['small-patients']),
+      largePatients: Number(flags.patients),
+      auditPerPatient: Number(flags['audit-per-patient']),
+      connections: Number(flags['scale-connections']),
+      seconds,
+      warmup: Number(flags.warmup),
+      sqlSamples: Number(flags['sql-samples']),
+      rounds,
+      reuse: flags['reuse-data'] === true,
+      out: flags.out,
+      log,
+    }),
+  );
+}
 // Four subgraph sets and two stacks share this process, each with its own signal listeners.
 process.setMaxListeners(32);
 
