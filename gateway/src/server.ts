@@ -20,7 +20,7 @@ import { createTokenVerifier } from './auth.js';
 import { readSupergraph, type SubgraphName } from './compose.js';
 import type { GatewayConfig } from './config.js';
 import { createContextFactory, type GatewayContext } from './context.js';
-import { createExplorer } from './explorer.js';
+import { createExplorer, type Explorer } from './explorer.js';
 import { createPersistedQueries } from './persisted-queries.js';
 import { gatewayRefusal } from './plugins/audit.js';
 import { type CostStats, readCostRules } from './plugins/cost.js';
@@ -65,6 +65,70 @@ export interface Gateway {
   listen(port: number, host?: string): Promise<Listening>;
 }
 
+/**
+ * In front of Apollo Server: the caller's token (context), admission and rate limits, persisted
+ * queries resolved before parsing, CORS and compression, the explorer page and the probes.
+ */
+function httpFront(
+  server: ApolloServer<GatewayContext>,
+  {
+    config,
+    context,
+    gate,
+    persisted,
+    explorer,
+    loaded,
+  }: {
+    config: GatewayConfig;
+    context: ReturnType<typeof createContextFactory>;
+    gate: ReturnType<typeof createAdmissionGate>;
+    persisted: ReturnType<typeof createPersistedQueries>;
+    explorer: Explorer | undefined;
+    loaded: () => boolean;
+  },
+) {
+  return createHttpHandler(server, {
+    context,
+    service: 'gateway',
+    maxBodyBytes: config.limits.maxBodyBytes,
+    maxBatch: config.limits.maxBatch,
+    admit: gate.admit,
+    prepare: async (body: unknown, req: IncomingMessage) => persisted.resolve(body, (await context(req)).principal),
+    cors: config.cors,
+    compression: config.compression || undefined,
+    page: explorer?.page,
+    routes: {
+      ...explorer?.routes,
+      '/health': healthRoute(async () => {}),
+      '/ready': readyRoute(async () => {
+        if (!loaded()) throw new Error('supergraph not loaded');
+      }),
+      '/metrics': metricsRoute(),
+    },
+  });
+}
+
+/** The explorer page and its files, kept up to date with the API schema the gateway serves; undefined when off or not built. */
+function explorerOf(
+  gateway: ApolloGateway,
+  {
+    enabled,
+    trusted,
+    tokenCommand,
+    log,
+  }: { enabled: boolean; trusted: ReturnType<typeof createPersistedQueries>['trusted']; tokenCommand: string; log: Logger },
+): Explorer | undefined {
+  let apiSdl: string | undefined;
+  gateway.onSchemaLoadOrUpdate(({ apiSchema }) => {
+    installGatewayScalars(apiSchema);
+    apiSdl = printSchema(apiSchema);
+  });
+  if (!enabled) return undefined;
+  const explorer = createExplorer({ endpoint: '/graphql', schema: () => apiSdl, operations: () => trusted.operations, tokenCommand });
+  if (!explorer) log.warn('the explorer was not built (npm run build); browsers get no page at the GraphQL URL');
+  return explorer;
+}
+
 /** Builds the gateway: token verification, persisted queries, limits, field rules, cost, the committed supergraph. */
 export function createGateway({
   config,
@@ -102,41 +166,13 @@ export function createGateway({
     costStats,
     operationLabel: (name) => (name && trusted.hasName(name) ? name : 'other'),
   });
-  let apiSdl: string | undefined;
-  gateway.onSchemaLoadOrUpdate(({ apiSchema }) => {
-    installGatewayScalars(apiSchema);
-    apiSdl = printSchema(apiSchema);
-  });
-  const explorer = config.explorer
-    ? createExplorer({ endpoint: '/graphql', schema: () => apiSdl, operations: () => trusted.operations, tokenCommand })
-    : undefined;
-  if (config.explorer && !explorer) log.warn('the explorer was not built (npm run build); browsers get no page at the GraphQL URL');
-
+  const explorer = explorerOf(gateway, { enabled: config.explorer, trusted, tokenCommand, log });
   const context = createContextFactory(createTokenVerifier(config.jwt), internalTokenKey(config.subgraphTokenSecret), (principal) =>
     classify(config.priority.rules, principal),
   );
   const gate = createAdmissionGate({ config, callerOf: context, audit });
-  const prepare = async (body: unknown, req: IncomingMessage) => persisted.resolve(body, (await context(req)).principal);
   let loaded = false;
-  const handler = createHttpHandler(server, {
-    context,
-    service: 'gateway',
-    maxBodyBytes: config.limits.maxBodyBytes,
-    maxBatch: config.limits.maxBatch,
-    admit: gate.admit,
-    prepare,
-    cors: config.cors,
-    compression: config.compression || undefined,
-    page: explorer?.page,
-    routes: {
-      ...explorer?.routes,
-      '/health': healthRoute(async () => {}),
-      '/ready': readyRoute(async () => {
-        if (!loaded) throw new Error('supergraph not loaded');
-      }),
-      '/metrics': metricsRoute(),
-    },
-  });
+  const handler = httpFront(server, { config, context, gate, persisted, explorer, loaded: () => loaded });
   let prePlanned = Promise.resolve(0);
   const listenOn = serve(
     server as unknown as ApolloServer,
