@@ -100,10 +100,10 @@ export function createLoaders(data: ScopedData) {
         load: async (missing) => {
           const ids = [...new Set(missing.map((key) => key.split('\u0000')[1]!))];
           const rows = await fetch(ids);
-          return missing.map((key) => {
-            const [part, id] = key.split('\u0000') as [string, string];
-            return rows.filter((row) => row.patientId === id && (part === 'open') === open(row));
-          });
+          // Grouped in one pass: filtering every row for every key was quadratic in a panel's batch.
+          const byKey = new Map<string, T[]>(missing.map((key) => [key, []]));
+          for (const row of rows) byKey.get(`${open(row) ? 'open' : 'guarded'}\u0000${row.patientId}`)?.push(row);
+          return missing.map((key) => byKey.get(key)!);
         },
       });
       const rows = await disclose(cached.flatMap((list) => list ?? []));
@@ -116,21 +116,33 @@ export function createLoaders(data: ScopedData) {
     (a: T, b: T) =>
       (at(b)?.getTime() ?? 0) - (at(a)?.getTime() ?? 0) || a.id.localeCompare(b.id);
 
+  // Whole lists as raw SQL with one array parameter (`= ANY`), every column the model has, enums as
+  // their names: the rows Prisma's findMany gave, without its query builder, which cost more CPU
+  // than the query on a panel's batch (README, Benchmarks; records loaders.test.ts compares both).
   return {
     allergies: listLoader<Allergy>(
       'allergies',
       newestFirst((r) => r.recordedAt),
-      (ids) => prisma.allergy.findMany({ where: { patientId: { in: ids } } }),
+      (ids) => prisma.$queryRaw<Allergy[]>`
+        SELECT "id", "patientId", "code", "display", "reaction", "severity", "criticality", "recordedAt",
+               "sensitivity"::text AS "sensitivity", "confidentiality"::text AS "confidentiality"
+        FROM "Allergy" WHERE "patientId" = ANY(${ids})`,
     ),
     medications: listLoader<Medication>(
       'medications',
       newestFirst((r) => r.startedAt),
-      (ids) => prisma.medication.findMany({ where: { patientId: { in: ids } } }),
+      (ids) => prisma.$queryRaw<Medication[]>`
+        SELECT "id", "patientId", "code", "display", "dosage", "status", "startedAt",
+               "sensitivity"::text AS "sensitivity", "confidentiality"::text AS "confidentiality"
+        FROM "Medication" WHERE "patientId" = ANY(${ids})`,
     ),
     conditions: listLoader<Condition>(
       'conditions',
       newestFirst((r) => r.onsetDate),
-      (ids) => prisma.condition.findMany({ where: { patientId: { in: ids } } }),
+      (ids) => prisma.$queryRaw<Condition[]>`
+        SELECT "id", "patientId", "code", "display", "clinicalStatus", "onsetDate",
+               "sensitivity"::text AS "sensitivity", "confidentiality"::text AS "confidentiality"
+        FROM "Condition" WHERE "patientId" = ANY(${ids})`,
     ),
 
     /** The newest `last` observations the caller may see, per patient: one statement per distinct `last`. */
