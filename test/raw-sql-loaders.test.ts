@@ -1,4 +1,5 @@
-import { activeConsent, activeMembership, createScopedData, type Label, policyFor } from '@healthgraph/kit';
+import { randomBytes } from 'node:crypto';
+import { activeConsent, activeMembership, createScopedData, type Label, policyFor, ScopedCache } from '@healthgraph/kit';
 import { createLoaders as patientLoaders } from '@healthgraph/patients/loaders';
 import { DEFAULT_PURPOSE, type Principal } from '@healthgraph/platform';
 import { createLoaders as recordLoaders } from '@healthgraph/records/loaders';
@@ -15,6 +16,8 @@ let ids: string[];
 let clinician: Principal;
 let consentingClinician: Principal;
 let patient: Principal;
+let labelledPatient = '';
+const consent0PatientId = () => labelledPatient;
 
 beforeAll(async () => {
   db = await createTestDatabase({ patients: 40 });
@@ -29,6 +32,45 @@ beforeAll(async () => {
   clinician = { role: 'CLINICIAN', sub: team!.providerId, purpose: DEFAULT_PURPOSE.CLINICIAN };
   const consent = await db.prisma.consent.findFirst({ where: activeConsent(new Date()) });
   consentingClinician = { role: 'CLINICIAN', sub: consent!.providerId, purpose: DEFAULT_PURPOSE.CLINICIAN };
+  // The consenting clinician treats the patient, whose newest vitals are labelled (one consented label, one not),
+  // restricted, or recorded at the same instant: the windows must be cut after hidden rows are left out, ties in order.
+  const { patientId, label } = consent!;
+  labelledPatient = patientId;
+  const other = (['ETH', 'PSY', 'HIV', 'GDIS'] as const).find((l) => l !== label)!;
+  if (
+    !(await db.prisma.careTeamMember.findFirst({ where: { patientId, providerId: consent!.providerId, ...activeMembership(new Date()) } }))
+  )
+    await db.prisma.careTeamMember.create({
+      data: {
+        id: 'ctm-raw-sql',
+        patientId,
+        providerId: consent!.providerId,
+        role: 'CONSULTING',
+        periodStart: new Date(Date.now() - 86_400_000),
+      },
+    });
+  const at = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000);
+  const vital = (id: string, effectiveAt: Date, sensitivity: Label, confidentiality: 'N' | 'R' | 'V' = 'N') => ({
+    id,
+    patientId,
+    code: '8867-4',
+    display: 'Heart rate',
+    value: 70,
+    unit: '/min',
+    effectiveAt,
+    sensitivity,
+    confidentiality,
+  });
+  await db.prisma.observation.createMany({
+    data: [
+      vital('obs-raw-1', at(1), label),
+      vital('obs-raw-2', at(2), other),
+      vital('obs-raw-3', at(3), 'NONE', 'R'),
+      vital('obs-raw-4b', at(4), 'NONE'),
+      vital('obs-raw-4a', at(4), 'NONE'),
+      vital('obs-raw-5', at(5), label, 'V'),
+    ],
+  });
   patient = { role: 'PATIENT', sub: ids[0]!, purpose: DEFAULT_PURPOSE.PATIENT };
 }, 120_000);
 afterAll(async () => {
@@ -131,5 +173,44 @@ describe('raw-SQL loaders return exactly what the Prisma queries they replaced r
     // The data held labelled rows shown to some callers and hidden from others: the comparison covered both.
     expect(guardedSeen).toBeGreaterThan(0);
     expect(guardedHidden).toBeGreaterThan(0);
+  });
+
+  it("cuts each caller's latest vitals from cached windows exactly as the filtered window statement did", async () => {
+    const cache = new ScopedCache({
+      encryptionKey: randomBytes(32),
+      ttlSeconds: { patient: 60, relationship: 60, clinical: 60, appointments: 60, provider: 60 },
+    });
+    let guardedShown = 0;
+    for (const principal of [clinician, consentingClinician, patient, { ...patient, sub: consent0PatientId() }, scheduler]) {
+      const policy = policyFor(principal);
+      for (const last of [1, 3, 10]) {
+        const rows = await db.prisma.$queryRaw<({ patientId: string; sensitivity: string } & Record<string, unknown>)[]>`
+          SELECT t."id", t."patientId", t."code", t."display", t."value", t."unit", t."effectiveAt",
+                 t."sensitivity"::text AS "sensitivity", t."confidentiality"::text AS "confidentiality"
+          FROM (
+            SELECT o.*, row_number() OVER (PARTITION BY o."patientId" ORDER BY o."effectiveAt" DESC, o."id") AS rn
+            FROM "Observation" o
+            WHERE o."patientId" = ANY(${ids}) AND ${policy.rowVisibleSql('o')}
+          ) t
+          WHERE t.rn <= ${last}
+          ORDER BY t."patientId", t."effectiveAt" DESC, t."id"`;
+        const reference = createScopedData(db.prisma, principal, { batch: true });
+        const visible = await reference.canSeePatient.loadMany(ids);
+        const expected = ids.map((id, i) =>
+          !policy.mayRead('vitals')
+            ? { error: 'FORBIDDEN' }
+            : visible[i] !== true
+              ? { error: 'NOT_FOUND' }
+              : { value: rows.filter((r) => r.patientId === id) },
+        );
+        guardedShown += rows.filter((r) => r.sensitivity !== 'NONE').length;
+        // Twice through the cache (filled, then read back) and once without it.
+        for (const withCache of [cache, cache, undefined]) {
+          const loaders = recordLoaders(createScopedData(db.prisma, principal, { batch: true, cache: withCache }));
+          expect(await Promise.all(ids.map((id) => settled(loaders.vitals.load({ patientId: id, last }))))).toEqual(expected);
+        }
+      }
+    }
+    expect(guardedShown).toBeGreaterThan(0);
   });
 });
