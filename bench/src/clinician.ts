@@ -62,8 +62,12 @@ export interface ClinicianContext {
 export interface ClinicianVariantReport {
   name: string;
   label: string;
+  /** Requests answered, refusals (503, 429) and failures included. */
   requests: number;
+  /** Requests answered in full: no error, the data asked for present. */
+  answered: number;
   seconds: number;
+  /** Answered in full per second: a refusal or a failed field is not throughput. */
   throughput: number;
   latency: Latency;
   byKind: Partial<Record<ClinicianKind, Latency>>;
@@ -220,19 +224,22 @@ function summarise(variant: ClinicianVariant, runs: Run[]): ClinicianVariantRepo
   }
   const sum = (f: (r: Run) => number) => runs.reduce((total, r) => total + f(r), 0);
   const lookups = sum((r) => r.lookups);
+  const answered = requests - Object.values(errors).reduce((a, b) => a + b, 0);
   return {
     name: variant.name,
     label: variant.label,
     requests,
+    answered,
     seconds,
-    throughput: requests / seconds,
+    throughput: answered / seconds,
     latency: latencyOf(Object.values(samples).flat()),
     byKind: Object.fromEntries(Object.entries(samples).map(([kind, xs]) => [kind, latencyOf(xs)])),
     errors,
-    sqlPerOperation: sum((r) => r.statements) / requests,
+    // Per operation answered in full: the work refusals and failures cost is charged to the answers.
+    sqlPerOperation: sum((r) => r.statements) / answered,
     cacheHitRate: variant.cache && lookups > 0 ? sum((r) => r.hits) / lookups : undefined,
-    gatewayCpuMsPerOperation: variant.pid !== undefined ? sum((r) => r.gatewayCpuMs) / requests : undefined,
-    subgraphCpuMsPerOperation: sum((r) => r.subgraphCpuMs) / requests,
+    gatewayCpuMsPerOperation: variant.pid !== undefined ? sum((r) => r.gatewayCpuMs) / answered : undefined,
+    subgraphCpuMsPerOperation: sum((r) => r.subgraphCpuMs) / answered,
     peakRssMb: rssMb(variant.pid, 'VmHWM'),
   };
 }
@@ -311,7 +318,7 @@ export async function clinicianScenario(context: ClinicianContext): Promise<Clin
     report.soak = {
       seconds: run.load.seconds,
       offeredPerSecond: rate,
-      servedPerSecond: run.load.requests / run.load.seconds,
+      servedPerSecond: (run.load.requests - Object.values(errors).reduce((x, y) => x + y, 0)) / run.load.seconds,
       latency: latencyOf(all),
       errors,
       rss: Object.fromEntries(
@@ -358,16 +365,18 @@ export function renderClinicianMarkdown(report: ClinicianReport): string {
     '',
   );
   lines.push(
+    `Answered req/s counts answers with no error and the data asked for; latency is over every request, refusals included; SQL and CPU are per answered operation.`,
+    '',
     `#### Clinician-heavy mix (c=${setup.connections}): per 12 requests, 3 care-team panels (${setup.panelSize} patients with allergies, latest vitals, next visit), 3 charts, a front-desk banner and name search, the portal's own record and access log, a slot search, a break-glass chart read`,
     '',
   );
   lines.push(
-    '| variant | req/s | p50 ms | p95 ms | p99 ms | errors | SQL / op | cache hit rate | gateway CPU ms / op | subgraph CPU ms / op | gateway peak RSS MB |',
+    '| variant | answered req/s | p50 ms | p95 ms | p99 ms | refused or failed | SQL / op | cache hit rate | gateway CPU ms / op | subgraph CPU ms / op | gateway peak RSS MB |',
     '| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |',
   );
   for (const v of report.mix)
     lines.push(
-      `| ${v.label} | ${v.throughput.toFixed(0)} | ${ms(v.latency.p50)} | ${ms(v.latency.p95)} | ${ms(v.latency.p99)} | ${errorText(v.errors)} | ${v.sqlPerOperation.toFixed(2)} | ${v.cacheHitRate === undefined ? 'n/a' : `${(100 * v.cacheHitRate).toFixed(1)}%`} | ${ms(v.gatewayCpuMsPerOperation)} | ${ms(v.subgraphCpuMsPerOperation)} | ${v.peakRssMb === undefined ? 'n/a' : v.peakRssMb.toFixed(0)} |`,
+      `| ${v.label} | ${v.throughput.toFixed(1)} | ${ms(v.latency.p50)} | ${ms(v.latency.p95)} | ${ms(v.latency.p99)} | ${errorText(v.errors)} | ${v.sqlPerOperation.toFixed(2)} | ${v.cacheHitRate === undefined ? 'n/a' : `${(100 * v.cacheHitRate).toFixed(1)}%`} | ${ms(v.gatewayCpuMsPerOperation)} | ${ms(v.subgraphCpuMsPerOperation)} | ${v.peakRssMb === undefined ? 'n/a' : v.peakRssMb.toFixed(0)} |`,
     );
   const ours = report.mix.find((v) => v.name === 'gateway');
   if (ours) {
@@ -396,7 +405,7 @@ export function renderClinicianMarkdown(report: ClinicianReport): string {
       '',
       `#### Soak: this gateway at ${s.offeredPerSecond} req/s (about half its capacity on the mix) for ${Math.round(s.seconds)} s`,
       '',
-      `Served ${s.servedPerSecond.toFixed(1)} req/s, p50 ${ms(s.latency.p50)} / p99 ${ms(s.latency.p99)} ms, errors ${errorText(s.errors)}.`,
+      `Answered ${s.servedPerSecond.toFixed(1)} req/s in full, p50 ${ms(s.latency.p50)} / p99 ${ms(s.latency.p99)} ms, errors ${errorText(s.errors)}.`,
       '',
       '| process | RSS after warm-up MB | RSS at end MB | highest MB | growth |',
       '| --- | ---: | ---: | ---: | ---: |',
