@@ -297,7 +297,7 @@ export async function clinicianScenario(context: ClinicianContext): Promise<Clin
     breakGlass = await breakGlassCallers(context);
     log(`soak: this gateway at ${rate} req/s (half of ${capacity.toFixed(0)}) for ${context.soakSeconds} s, sampling memory...`);
     const processes: Record<string, number | undefined> = {
-      ...Object.fromEntries(variants.filter((v) => v.pid !== undefined).map((v) => [`${v.name} gateway`, v.pid])),
+      ...Object.fromEntries(variants.filter((v) => v.pid !== undefined).map((v) => [v.label, v.pid])),
       subgraphs: context.subgraphPid,
     };
     const samples: { at: number; rss: Record<string, number | undefined> }[] = [];
