@@ -13,12 +13,25 @@ import { type Caller, codes, startReplica, startTestStack, type TestStack } from
 const REDIS = Boolean(process.env.REDIS_URL);
 if (!REDIS) console.warn('REDIS_URL is not set: the replica coherence tests are skipped (replicas share their caches through Redis).');
 
-/** A Prisma client whose reads of one model can be held after their query has run, until released. */
+/**
+ * A Prisma client whose reads of one model can be held after their query has run, until released:
+ * reads through the model's findMany, and raw reads from its table (the hot loaders' `= ANY` statements).
+ */
 function holdable<T extends object>(prisma: T, model: string) {
   const gate: { hold?: Promise<void>; entered?: () => void } = {};
+  const table = `FROM "${model[0]!.toUpperCase()}${model.slice(1)}"`;
   const client = new Proxy(prisma, {
     get(target, prop) {
       const value = Reflect.get(target, prop, target);
+      if (prop === '$queryRaw' && typeof value === 'function')
+        return async (strings: TemplateStringsArray, ...values: unknown[]) => {
+          const rows = await value.call(target, strings, ...values);
+          if (gate.hold !== undefined && strings.join('?').includes(table)) {
+            gate.entered?.();
+            await gate.hold;
+          }
+          return rows;
+        };
       if (prop !== model) return typeof value === 'function' ? value.bind(target) : value;
       return new Proxy(value as object, {
         get(delegate, method) {

@@ -51,6 +51,7 @@ const USES: Record<string, { callers: Caller[]; variables: () => Promise<Record<
     callers: [patient],
     variables: () => ({ input: { providerId: SEEDED.clinician, label: 'PSY', idempotencyKey: key() } }),
   },
+  CareTeamPanel: { callers: [clinician], variables: () => ({ first: 20, from: '2026-01-01T00:00:00.000Z' }) },
   ClinicianPanel: { callers: [clinician], variables: () => ({ first: 10 }) },
   DaySchedule: { callers: [clinician, scheduler], variables: () => ({ provider: SEEDED.clinician, date: '2026-11-02' }) },
   EmergencyChart: { callers: [breakGlass, emergency, clinician], variables: () => ({ id: SEEDED.psyPatient }) },

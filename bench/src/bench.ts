@@ -22,6 +22,7 @@ import { DEFAULT_MANIFEST_PATH, TrustedOperations } from '@healthgraph/gateway/p
 import { AuditLog, createLogger, DEFAULT_PURPOSE, type Role } from '@healthgraph/platform';
 import { loadStackConfig as loadConfig, mintDevToken, type SubgraphSet, startStack, startSubgraphs } from '@healthgraph/stack';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { type ClinicianVariant, clinicianScenario } from './clinician.js';
 import type { LoadResult } from './load.js';
 import {
   type DegradedVariant,
@@ -67,10 +68,11 @@ embedded database (or DATABASE_URL, a scratch database), and writes bench.{json,
   --n1-repeats N          schedule requests per day size in the N+1 probe (default 20)
   --variants LIST         any of gateway,queued,hive,naive,subgraph (default all; gateway always runs);
                           queued is this gateway with audit events not awaited, a baseline
-  --scenarios LIST        any of standard,overload,subgraph-down (default standard): standard is the
+  --scenarios LIST        any of standard,overload,subgraph-down,clinician,scale (default standard): standard is the
                           portal mix, lookups and N+1 (bench.*); overload offers back-office and portal
                           traffic at twice capacity plus break-glass reads, beside Hive Gateway;
                           subgraph-down runs with the records subgraph hung and gone (overload.*);
+                          clinician is the clinician-heavy mix beside Hive Gateway and naive (clinician.*);
                           scale (on its own, PostgreSQL only, reseeds DATABASE_URL and its sibling
                           <name>_small) measures lookups, charts, searches and the access log at
                           --small-patients and at --patients, with SQL time from EXPLAIN ANALYZE (scale.*)
@@ -80,9 +82,14 @@ embedded database (or DATABASE_URL, a scratch database), and writes bench.{json,
   --sql-samples N         scale: requests per operation whose statements are explained (default 10)
   --reuse-data            scale: keep a database an earlier scale run seeded with the same sizes
                           (its seeding time is reported as that run's) instead of seeding it again
+  --soak                  after the clinician mix, hold this gateway at half its capacity on it for
+                          --soak-seconds and report each process's memory (implies --scenarios clinician
+                          when no scenarios are given)
+  --soak-seconds N        length of the soak (default 600)
   --offered N             overload: back-office and portal requests per second to offer
                           (default: twice the measured capacity)
-  --profile DIR           write a V8 CPU profile of each of this gateway's processes into DIR
+  --profile DIR           write a V8 CPU profile of each of this gateway's processes into DIR (and,
+                          for the clinician mix, of the subgraphs' process over its measured rounds)
   --out DIR               where the results go (default bench/results)
   --help                  this text
 
@@ -105,7 +112,9 @@ function parseFlags() {
       warmup: { type: 'string', default: '5' },
       'n1-repeats': { type: 'string', default: '20' },
       variants: { type: 'string', default: 'gateway,queued,hive,naive,subgraph' },
-      scenarios: { type: 'string', default: 'standard' },
+      scenarios: { type: 'string' },
+      soak: { type: 'boolean', default: false },
+      'soak-seconds': { type: 'string', default: '600' },
       offered: { type: 'string' },
       'small-patients': { type: 'string', default: '2000' },
       'audit-per-patient': { type: 'string', default: '10' },
@@ -143,6 +152,7 @@ for (const name of [
   'audit-per-patient',
   'scale-connections',
   'sql-samples',
+  'soak-seconds',
 ] as const) {
   if (!/^[1-9]\d*$/.test(flags[name])) fail(`--${name} must be a positive whole number, not "${flags[name]}"`);
 }
@@ -153,7 +163,7 @@ const seconds = Number(flags.seconds);
 const rounds = Number(flags.rounds);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 // The scale scenario reseeds its database at two sizes, so it runs on its own, before the shared set-up below (see scale.ts).
-if (flags.scenarios.split(',').includes('scale')) {
+if ((flags.scenarios ?? '').split(',').includes('scale')) {
   if (flags.scenarios !== 'scale') fail('--scenarios: scale runs on its own (it reseeds the database), not together with other scenarios');
   const { runScale } = await import('./scale.js');
   process.exit(
@@ -437,19 +447,21 @@ async function startHive(subgraphs: SubgraphSet): Promise<{ url: string; pid: nu
 }
 
 const chosen = new Set(flags.variants.split(','));
-const scenarios = new Set(flags.scenarios.split(','));
+const scenarios = new Set((flags.scenarios ?? (flags.soak ? 'clinician' : 'standard')).split(','));
 for (const scenario of scenarios)
-  if (!['standard', 'overload', 'subgraph-down'].includes(scenario)) fail(`--scenarios: unknown scenario "${scenario}"`);
+  if (!['standard', 'overload', 'subgraph-down', 'clinician'].includes(scenario)) fail(`--scenarios: unknown scenario "${scenario}"`);
 log('starting gateways...');
 const ours = await startOurGateway('gateway', production);
 const naiveGateway =
-  chosen.has('naive') && scenarios.has('standard') ? await startOurGateway('naive-gateway', naive) : { url: '', pid: undefined };
+  chosen.has('naive') && (scenarios.has('standard') || scenarios.has('clinician'))
+    ? await startOurGateway('naive-gateway', naive)
+    : { url: '', pid: undefined };
 const queuedGateway =
   chosen.has('queued') && scenarios.has('standard')
     ? await startOurGateway('queued-gateway', production, { auditQueued: true })
     : { url: '', pid: undefined };
 const hive =
-  chosen.has('hive') && (scenarios.has('standard') || scenarios.has('overload'))
+  chosen.has('hive') && (scenarios.has('standard') || scenarios.has('overload') || scenarios.has('clinician'))
     ? await startHive(production)
     : { url: '', pid: undefined };
 
@@ -598,6 +610,34 @@ let hung: NetServer | undefined;
 try {
   if (scenarios.has('standard')) await standard();
   if (scenarios.has('overload') || scenarios.has('subgraph-down')) await resilience();
+  if (scenarios.has('clinician'))
+    await clinicianScenario({
+      variants: VARIANTS.filter((v): v is Variant & ClinicianVariant => ['gateway', 'hive', 'naive'].includes(v.name)),
+      callers,
+      clientToken,
+      patients: seededPatients,
+      providers,
+      names: NAME_PREFIXES,
+      operations,
+      subgraphTokenSecret,
+      statements: () => statements,
+      subgraphPid: process.pid,
+      connections: Number(flags.connections),
+      seconds,
+      rounds,
+      warmup: Number(flags.warmup),
+      soakSeconds: flags.soak ? Number(flags['soak-seconds']) : 0,
+      setup: {
+        database: config.databaseUrl ? 'PostgreSQL' : 'PGlite (embedded)',
+        cache: config.redis.url ? 'Redis (L2) + in-process (L1)' : 'in-process only',
+        patients: seededPatients.length,
+        'this gateway': config.databaseUrl ? 'NODE_ENV=production' : 'production settings (embedded database)',
+      },
+      scratch,
+      out: flags.out,
+      profileDir: flags.profile,
+      log,
+    });
 } finally {
   for (const child of children) child.kill('SIGTERM');
   await Promise.all(children.map((child) => (child.exitCode !== null ? undefined : new Promise((resolve) => child.on('exit', resolve)))));

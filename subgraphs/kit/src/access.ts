@@ -2,7 +2,7 @@ import type { PrismaClient } from '@healthgraph/db';
 import { fieldError, isUnavailable } from '@healthgraph/platform';
 import DataLoader from 'dataloader';
 import { readThrough, type ScopedCache } from './cache.js';
-import { activeConsent, activeMembership, type Label, type Policy } from './policy.js';
+import { activeConsentAt, activeMembershipAt, type Label, type Policy } from './policy.js';
 
 /**
  * The per-request loaders that answer the policy's questions about relationships, batched: "may
@@ -27,10 +27,11 @@ export function createPatientAccessLoader(
         tags: (id) => [`careteam:${id}`],
         shareable: () => policy.shareable,
         load: async (missing) => {
-          const rows = await prisma.careTeamMember.findMany({
-            where: { providerId: principal.sub, patientId: { in: missing }, ...activeMembership(new Date()) },
-            select: { patientId: true },
-          });
+          // Raw SQL with one array parameter: the hottest statement of a clinician's request, where
+          // Prisma's query builder cost more CPU than the query (README, Benchmarks).
+          const rows = await prisma.$queryRaw<{ patientId: string }[]>`
+            SELECT DISTINCT c."patientId" FROM "CareTeamMember" c
+            WHERE c."providerId" = ${principal.sub} AND c."patientId" = ANY(${missing}) AND ${activeMembershipAt('c', new Date())}`;
           const visible = new Set(rows.map((row) => row.patientId));
           return missing.map((id) => ({ member: visible.has(id) }));
         },
@@ -55,11 +56,9 @@ export function createConsentLoader(
   return new DataLoader<string, ReadonlySet<Label>>(
     async (patientIds) => {
       if (!needsConsent) return patientIds.map(() => new Set<Label>());
-      const now = new Date();
-      const rows = await prisma.consent.findMany({
-        where: { providerId: policy.principal.sub, patientId: { in: [...patientIds] }, ...activeConsent(now) },
-        select: { patientId: true, label: true },
-      });
+      const rows = await prisma.$queryRaw<{ patientId: string; label: Label }[]>`
+        SELECT k."patientId", k."label"::text AS "label" FROM "Consent" k
+        WHERE k."providerId" = ${policy.principal.sub} AND k."patientId" = ANY(${[...patientIds]}) AND ${activeConsentAt('k', new Date())}`;
       const byPatient = new Map<string, Set<Label>>();
       for (const row of rows) {
         const labels = byPatient.get(row.patientId) ?? new Set<Label>();

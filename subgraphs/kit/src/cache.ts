@@ -33,8 +33,19 @@ const encode = (value: unknown) =>
   JSON.stringify(value, function (this: Record<string, unknown>, key, v) {
     return this[key] instanceof Date ? { $d: (this[key] as Date).toISOString() } : v;
   });
-const decode = (text: string) =>
-  JSON.parse(text, (_, v) => (v && typeof v === 'object' && typeof v.$d === 'string' && Object.keys(v).length === 1 ? new Date(v.$d) : v));
+const decode = (text: string) => revive(JSON.parse(text));
+/** Dates back from their `{ $d }` form, in one walk (a JSON.parse reviver, called for every value, cost several times more). */
+function revive(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = revive(value[i]);
+    return value;
+  }
+  const record = value as Record<string, unknown>;
+  if (typeof record.$d === 'string' && Object.keys(record).length === 1) return new Date(record.$d);
+  for (const key in record) record[key] = revive(record[key]);
+  return record;
+}
 
 /** Names never carry an id into Redis: tags and keys are hashed (a patient id is PHI). */
 const digest = (text: string) => createHash('sha256').update(text).digest('base64url').slice(0, 27);
@@ -80,7 +91,8 @@ export class ScopedCache {
     this.prefix = options.prefix ?? 'hg';
     this.redisTimeoutMs = options.redisTimeoutMs ?? 100;
     this.generationTtlSeconds = Math.max(86_400, 2 * Math.max(...Object.values(options.ttlSeconds)));
-    this.l1 = createKeyv({ lruSize: options.lruSize ?? 50_000, checkInterval: 60_000 });
+    // L1 holds encoded strings, which cannot be changed in place: no copy on every read (structuredClone of each entry).
+    this.l1 = createKeyv({ lruSize: options.lruSize ?? 50_000, checkInterval: 60_000, useClone: false });
     if (options.redisUrl) {
       this.redis = createRedisClient(options.redisUrl);
       this.l2 = new Keyv({

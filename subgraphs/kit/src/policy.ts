@@ -68,6 +68,9 @@ const DAY = 86_400_000;
 export function activeMembership(now: Date): Prisma.CareTeamMemberWhereInput {
   return { periodStart: { lte: now }, OR: [{ periodEnd: null }, { periodEnd: { gt: now } }] };
 }
+/** The same rule as SQL over a membership's alias, at the application's `now` (as the Prisma filter), for loaders that skip the query builder. */
+export const activeMembershipAt = (alias: string, now: Date): Prisma.Sql =>
+  Sql.sql`${Sql.raw(`${alias}."periodStart"`)} <= ${now} AND (${Sql.raw(`${alias}."periodEnd"`)} IS NULL OR ${Sql.raw(`${alias}."periodEnd"`)} > ${now})`;
 const activeMembershipSql = (alias: string) =>
   Sql.sql`${Sql.raw(`${alias}."periodStart"`)} <= now() AND (${Sql.raw(`${alias}."periodEnd"`)} IS NULL OR ${Sql.raw(`${alias}."periodEnd"`)} > now())`;
 
@@ -78,6 +81,9 @@ export function activeConsent(now: Date): Prisma.ConsentWhereInput {
 /** The same rule for one consent row already read. */
 export const consentInForce = (consent: { revokedAt: Date | null; validUntil: Date | null }, now = new Date()): boolean =>
   consent.revokedAt === null && (consent.validUntil === null || consent.validUntil.getTime() > now.getTime());
+/** The same rule as SQL over a consent's alias, at the application's `now` (as the Prisma filter). */
+export const activeConsentAt = (alias: string, now: Date): Prisma.Sql =>
+  Sql.sql`${Sql.raw(`${alias}."revokedAt"`)} IS NULL AND (${Sql.raw(`${alias}."validUntil"`)} IS NULL OR ${Sql.raw(`${alias}."validUntil"`)} > ${now})`;
 const activeConsentSql = (alias: string) =>
   Sql.sql`${Sql.raw(`${alias}."revokedAt"`)} IS NULL AND (${Sql.raw(`${alias}."validUntil"`)} IS NULL OR ${Sql.raw(`${alias}."validUntil"`)} > now())`;
 

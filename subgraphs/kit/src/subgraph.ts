@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { ApolloServer } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { type PrismaClient, statementScope } from '@healthgraph/db';
@@ -105,6 +105,9 @@ export function createSubgraph<L>({
     // Inline traces would ship resolver timings and paths to whoever asks; usage reporting is not used.
     plugins: [
       ApolloServerPluginInlineTraceDisabled(),
+      // Cache hints would be computed for every resolved field and read by no one: the gateway sets
+      // `private, no-store` on every answer, and the subgraphs' own caches are keyed by policy, not by hints.
+      ApolloServerPluginCacheControlDisabled(),
       auditPlugin(audit) as never,
       requestLogPlugin({
         service: name,

@@ -31,6 +31,9 @@ export interface NotesPageKey {
   after: [Date, string] | null;
 }
 
+/** An observation with its place among all of its patient's observations, newest first (1 is the newest). */
+type RankedObservation = Observation & { ord: number };
+
 export interface VitalsKey {
   patientId: string;
   last: number;
@@ -100,10 +103,10 @@ export function createLoaders(data: ScopedData) {
         load: async (missing) => {
           const ids = [...new Set(missing.map((key) => key.split('\u0000')[1]!))];
           const rows = await fetch(ids);
-          return missing.map((key) => {
-            const [part, id] = key.split('\u0000') as [string, string];
-            return rows.filter((row) => row.patientId === id && (part === 'open') === open(row));
-          });
+          // Grouped in one pass: filtering every row for every key was quadratic in a panel's batch.
+          const byKey = new Map<string, T[]>(missing.map((key) => [key, []]));
+          for (const row of rows) byKey.get(`${open(row) ? 'open' : 'guarded'}\u0000${row.patientId}`)?.push(row);
+          return missing.map((key) => byKey.get(key)!);
         },
       });
       const rows = await disclose(cached.flatMap((list) => list ?? []));
@@ -116,24 +119,43 @@ export function createLoaders(data: ScopedData) {
     (a: T, b: T) =>
       (at(b)?.getTime() ?? 0) - (at(a)?.getTime() ?? 0) || a.id.localeCompare(b.id);
 
+  // Whole lists as raw SQL with one array parameter (`= ANY`), every column the model has, enums as
+  // their names: the rows Prisma's findMany gave, without its query builder, which cost more CPU
+  // than the query on a panel's batch (README, Benchmarks; records loaders.test.ts compares both).
   return {
     allergies: listLoader<Allergy>(
       'allergies',
       newestFirst((r) => r.recordedAt),
-      (ids) => prisma.allergy.findMany({ where: { patientId: { in: ids } } }),
+      (ids) => prisma.$queryRaw<Allergy[]>`
+        SELECT "id", "patientId", "code", "display", "reaction", "severity", "criticality", "recordedAt",
+               "sensitivity"::text AS "sensitivity", "confidentiality"::text AS "confidentiality"
+        FROM "Allergy" WHERE "patientId" = ANY(${ids})`,
     ),
     medications: listLoader<Medication>(
       'medications',
       newestFirst((r) => r.startedAt),
-      (ids) => prisma.medication.findMany({ where: { patientId: { in: ids } } }),
+      (ids) => prisma.$queryRaw<Medication[]>`
+        SELECT "id", "patientId", "code", "display", "dosage", "status", "startedAt",
+               "sensitivity"::text AS "sensitivity", "confidentiality"::text AS "confidentiality"
+        FROM "Medication" WHERE "patientId" = ANY(${ids})`,
     ),
     conditions: listLoader<Condition>(
       'conditions',
       newestFirst((r) => r.onsetDate),
-      (ids) => prisma.condition.findMany({ where: { patientId: { in: ids } } }),
+      (ids) => prisma.$queryRaw<Condition[]>`
+        SELECT "id", "patientId", "code", "display", "clinicalStatus", "onsetDate",
+               "sensitivity"::text AS "sensitivity", "confidentiality"::text AS "confidentiality"
+        FROM "Condition" WHERE "patientId" = ANY(${ids})`,
     ),
 
-    /** The newest `last` observations the caller may see, per patient: one statement per distinct `last`. */
+    /**
+     * The newest `last` observations the caller may see, per patient: one statement per distinct
+     * `last`, cached. Which rows a caller may see depends only on a row's class (open, restricted
+     * without a label, or one label), so the cache keeps each class's newest `last` (open rows in
+     * the shareable part, the others in this process only); the caller's window is then cut from
+     * the classes it may see, exactly the newest `last` it may see. `ord` is each row's place among
+     * all the patient's observations, in the database's own order, so ties sort as the SQL did.
+     */
     vitals: createLoader<VitalsKey, Observation[], string>(
       batch,
       async (keys) => {
@@ -146,18 +168,40 @@ export function createLoaders(data: ScopedData) {
         for (const [, group] of groupByShape(readable, (k) => String(k.last))) {
           const { last } = group[0]!;
           const ids = [...new Set(group.map((k) => k.patientId))];
-          const rows = await prisma.$queryRaw<Observation[]>`
-            SELECT t."id", t."patientId", t."code", t."display", t."value", t."unit", t."effectiveAt",
-                   t."sensitivity"::text AS "sensitivity", t."confidentiality"::text AS "confidentiality"
-            FROM (
-              SELECT o.*, row_number() OVER (PARTITION BY o."patientId" ORDER BY o."effectiveAt" DESC, o."id") AS rn
-              FROM "Observation" o
-              WHERE o."patientId" = ANY(${ids}) AND ${policy.rowVisibleSql('o')}
-            ) t
-            WHERE t.rn <= ${last}
-            ORDER BY t."patientId", t."effectiveAt" DESC, t."id"`;
-          groupBy(ids, rows, (r) => r.patientId).forEach((list, i) => {
-            results.set(`${ids[i]}#${last}`, list);
+          const parts = ids.flatMap((id) => [`open\u0000${id}`, `guarded\u0000${id}`]);
+          const cached = await readThrough<RankedObservation[]>(data.cache, 'clinical', parts, {
+            key: (key) => `vitals:${last}:${key}`,
+            tags: (key) => [`clinical:${key.split('\u0000')[1]}`],
+            shareable: (rows) => policy.shareable && rows.every(open),
+            load: async (missing) => {
+              const missingIds = [...new Set(missing.map((key) => key.split('\u0000')[1]!))];
+              const rows = await prisma.$queryRaw<RankedObservation[]>`
+                SELECT t."id", t."patientId", t."code", t."display", t."value", t."unit", t."effectiveAt",
+                       t."sensitivity"::text AS "sensitivity", t."confidentiality"::text AS "confidentiality", t."ord"::int AS "ord"
+                FROM (
+                  SELECT o.*,
+                         row_number() OVER (PARTITION BY o."patientId" ORDER BY o."effectiveAt" DESC, o."id") AS ord,
+                         row_number() OVER (
+                           PARTITION BY o."patientId",
+                             CASE WHEN o."sensitivity" <> 'NONE' THEN o."sensitivity"::text WHEN o."confidentiality" = 'N' THEN 'open' ELSE 'restricted' END
+                           ORDER BY o."effectiveAt" DESC, o."id") AS rn
+                  FROM "Observation" o
+                  WHERE o."patientId" = ANY(${missingIds})
+                ) t
+                WHERE t.rn <= ${last}
+                ORDER BY t."patientId", t.ord`;
+              const byKey = new Map<string, RankedObservation[]>(missing.map((key) => [key, []]));
+              for (const row of rows) byKey.get(`${open(row) ? 'open' : 'guarded'}\u0000${row.patientId}`)?.push(row);
+              return missing.map((key) => byKey.get(key)!);
+            },
+          });
+          const visible = await disclose(cached.flatMap((list) => list ?? []));
+          groupBy(ids, visible, (r) => r.patientId).forEach((list, i) => {
+            const window = list.sort((a, b) => a.ord - b.ord).slice(0, last);
+            results.set(
+              `${ids[i]}#${last}`,
+              window.map(({ ord: _, ...row }) => row),
+            );
           });
         }
         return keys.map((k, i) => errors[i] ?? results.get(`${k.patientId}#${k.last}`) ?? []);
