@@ -58,6 +58,9 @@ export const testConfig = (env: Record<string, string> = {}): Config =>
     NODE_ENV: 'test',
     JWT_SECRET: 'test-secret-for-client-tokens-0123456789',
     SUBGRAPH_TOKEN_SECRET: 'test-secret-for-subgraph-tokens-0123456789',
+    // The suite runs on a shared, loaded machine: a first write can take longer than production's
+    // 3 s deadline there. The deadline itself is tested with its own values (resilience.test.ts).
+    SUBGRAPH_TIMEOUT_MS: '15000',
     ...env,
   });
 
