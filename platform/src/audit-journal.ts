@@ -168,8 +168,8 @@ export class AuditJournal {
 
   /**
    * Closed files of this service waiting to be shipped: this writer's own, and those of writers
-   * whose lease is gone or expired, which this writer claims by renaming them to its own name so no
-   * two live writers ship one file. Files of earlier versions (`audit-<service>-<pid>-<n>.jsonl`,
+   * that are gone (see the class comment), which this writer claims by renaming them to its own
+   * name so no two live writers ship one file. Files of earlier versions (`audit-<service>-<pid>-<n>.jsonl`,
    * `audit-spill-<service>.jsonl`), which have no lease, are claimed when they have not changed for
    * as long as a lease lives, or at once when their pid is another that is not running here.
    */
