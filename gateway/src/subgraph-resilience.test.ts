@@ -25,9 +25,8 @@ describe('subgraph calls', () => {
     const [call, runs] = callWith(down);
     for (let i = 0; i < 3; i++) await expect(calls.execute(true, call)).rejects.toThrow('ECONNREFUSED');
     expect(calls.breaker.state).toBe('open');
-    const started = performance.now();
+    // Refused without calling: the call count, not the time it took (a loaded machine makes any time bound flaky).
     await expect(calls.execute(true, call)).rejects.toBeInstanceOf(CircuitOpenError);
-    expect(performance.now() - started).toBeLessThan(5);
     expect(runs()).toBe(3);
   });
 
