@@ -15,7 +15,7 @@ import {
   clinicianAnswered,
 } from './clinician-workload.js';
 import type { KindResult } from './load.js';
-import type { Caller } from './workload.js';
+import { type Caller, classifyAnswer } from './workload.js';
 
 export interface ClinicianLoadResult {
   seconds: number;
@@ -74,20 +74,7 @@ function step(kind: ClinicianKind) {
       const kind = context.kind!;
       const result = byKind[kind];
       result.latencies.push(Math.round((performance.now() - context.sentAt!) * 100) / 100);
-      let parsed: { data?: Record<string, unknown> | null; errors?: { extensions?: { code?: string } }[] } | undefined;
-      try {
-        parsed = JSON.parse(body);
-      } catch {
-        parsed = undefined;
-      }
-      const code =
-        status !== 200
-          ? `HTTP_${status}`
-          : parsed?.errors?.length
-            ? (parsed.errors[0]!.extensions?.code ?? 'UNCODED')
-            : !clinicianAnswered(kind, parsed?.data)
-              ? 'NO_DATA'
-              : undefined;
+      const { code } = classifyAnswer(status, body, (data) => clinicianAnswered(kind, data));
       if (code !== undefined) result.errors[code] = (result.errors[code] ?? 0) + 1;
     },
   };

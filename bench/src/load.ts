@@ -10,6 +10,7 @@ import autocannon from 'autocannon';
 import {
   answered,
   type Caller,
+  classifyAnswer,
   DEGRADED_CYCLE,
   EXPECTED_CODES,
   type FlowContext,
@@ -85,20 +86,7 @@ function step(kind: Kind) {
       const kind = context.kind!;
       const result = byKind[kind];
       result.latencies.push(Math.round((performance.now() - context.sentAt!) * 100) / 100);
-      let parsed: { data?: Record<string, unknown> | null; errors?: { extensions?: { code?: string } }[] } | undefined;
-      try {
-        parsed = JSON.parse(body);
-      } catch {
-        parsed = undefined;
-      }
-      const code =
-        status !== 200
-          ? `HTTP_${status}`
-          : parsed?.errors?.length
-            ? (parsed.errors[0]!.extensions?.code ?? 'UNCODED')
-            : !answered(kind, parsed?.data)
-              ? 'NO_DATA'
-              : undefined;
+      const { parsed, code } = classifyAnswer(status, body, (data) => answered(kind, data));
       if (kind === 'available slots') {
         const provider = parsed?.data?.provider as { availableSlots?: { start: string }[] } | null | undefined;
         context.slots = provider?.availableSlots ?? [];

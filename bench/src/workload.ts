@@ -229,3 +229,29 @@ export interface OverloadResult {
   seconds: number;
   byClass: Record<OverloadClass, ClassResult>;
 }
+
+/** A GraphQL answer as the load generators read it. */
+export type Answer = { data?: Record<string, unknown> | null; errors?: { extensions?: { code?: string } }[] } | undefined;
+
+/**
+ * Reads one answer: its parsed body, and the error code it counts under (`HTTP_<status>`, the
+ * first error's `extensions.code`, or `NO_DATA` when `answered` finds no data), undefined for a
+ * full answer.
+ */
+export function classifyAnswer(status: number, body: string, answered: (data: Record<string, unknown> | null | undefined) => boolean) {
+  let parsed: Answer;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    parsed = undefined;
+  }
+  const code =
+    status !== 200
+      ? `HTTP_${status}`
+      : parsed?.errors?.length
+        ? (parsed.errors[0]!.extensions?.code ?? 'UNCODED')
+        : !answered(parsed?.data)
+          ? 'NO_DATA'
+          : undefined;
+  return { parsed, code };
+}
