@@ -5,3 +5,4 @@ export { Prisma, PrismaClient } from './generated/prisma/client.js';
 export * from './migrate.js';
 export * from './read-replica.js';
 export * from './seed.js';
+export * from './testing.js';
