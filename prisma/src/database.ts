@@ -49,6 +49,14 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/**
+ * Settings of every PostgreSQL session this product opens, unless the URL's own `options` parameter
+ * replaces them. JIT compilation off: it is for long analytic queries, and it starts on estimated
+ * cost alone, so a search whose plan is costed high (but reads a few dozen rows) spent 45 ms
+ * compiling to run for 5 (scale bench, a million patients).
+ */
+export const SESSION_OPTIONS = '-c jit=off';
+
 /** Opens PostgreSQL through @prisma/adapter-pg when a URL is given, embedded PGlite otherwise. */
 export async function openDatabase({
   url,
@@ -65,15 +73,23 @@ export async function openDatabase({
   if (replicaUrl && !url) throw new RangeError('a read replica needs the primary PostgreSQL URL as well');
   if (url) {
     kind = 'postgresql';
-    adapterFactory = new PrismaPg({ connectionString: url, max: poolSize });
+    adapterFactory = new PrismaPg({ connectionString: url, max: poolSize, options: SESSION_OPTIONS });
     clientFactory = adapterFactory;
     closeDriver = async () => {};
     if (replicaUrl) {
       // A replica that does not answer must not hold a read up: it is asked with a short connect timeout and the primary answers instead.
       // query_timeout: a replica that hangs mid-query (a partition) fails the read over to the primary instead of holding it.
-      const replica = new PrismaPg({ connectionString: replicaUrl, max: poolSize, connectionTimeoutMillis: 1_000, query_timeout: 5_000 });
+      const replica = new PrismaPg({
+        connectionString: replicaUrl,
+        max: poolSize,
+        options: SESSION_OPTIONS,
+        connectionTimeoutMillis: 1_000,
+        query_timeout: 5_000,
+      });
       clientFactory = routeReads(adapterFactory, replica, { positions: localWalPositions(), ...routing });
-      primary = new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: Math.max(2, Math.ceil(poolSize / 4)) }) });
+      primary = new PrismaClient({
+        adapter: new PrismaPg({ connectionString: url, max: Math.max(2, Math.ceil(poolSize / 4)), options: SESSION_OPTIONS }),
+      });
     }
   } else {
     kind = 'pglite';
