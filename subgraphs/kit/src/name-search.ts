@@ -23,23 +23,27 @@ export function escapeLikePattern(term: string): string {
 }
 
 /**
- * The Prisma conditions of a name search, one per whitespace-separated term, for patients and
- * providers alike: every term must begin the given or the family name, case-insensitively and
- * literally. The trigram indexes on both name columns serve it (migration name_search_trigram).
- * An absent or blank name gives no condition. A name that is too long, or holds a NUL (which
+ * The terms of a name search: its whitespace-separated words, each of which must begin the given or
+ * the family name. An absent or blank name has none. A name that is too long, or holds a NUL (which
  * PostgreSQL refuses in text, failing the whole statement), is refused as BAD_USER_INPUT naming
  * `argument`.
  */
-export function nameSearchWhere(name: string | null | undefined, argument = 'name'): NameTermCondition[] {
+export function nameSearchTerms(name: string | null | undefined, argument = 'name'): string[] {
   if (name === null || name === undefined) return [];
   if (name.length > MAX_NAME_SEARCH_LENGTH) throw badUserInput(argument, `must be at most ${MAX_NAME_SEARCH_LENGTH} characters`);
   if (name.includes('\u0000')) throw badUserInput(argument, 'must not contain a NUL character');
-  return name
-    .trim()
-    .split(/\s+/)
-    .filter(Boolean)
-    .map((term) => {
-      const startsWith = escapeLikePattern(term);
-      return { OR: [{ givenName: { startsWith, mode: 'insensitive' } }, { familyName: { startsWith, mode: 'insensitive' } }] };
-    });
+  return [...new Set(name.trim().split(/\s+/).filter(Boolean))];
+}
+
+/**
+ * The Prisma conditions of a name search (providers'): one per term, each beginning the given or
+ * the family name, case-insensitively and literally. The trigram indexes on the provider's name
+ * columns serve it (migration name_search_trigram). Patients are searched in SQL of their own, in
+ * an order an index keeps (subgraphs/patients/src/search.ts).
+ */
+export function nameSearchWhere(name: string | null | undefined, argument = 'name'): NameTermCondition[] {
+  return nameSearchTerms(name, argument).map((term) => {
+    const startsWith = escapeLikePattern(term);
+    return { OR: [{ givenName: { startsWith, mode: 'insensitive' } }, { familyName: { startsWith, mode: 'insensitive' } }] };
+  });
 }

@@ -30,21 +30,31 @@ export function decodeCursor(cursor: string | null | undefined, argument = 'afte
 }
 
 /**
- * Keyset condition for lists ordered by (familyName, givenName, id): the rows strictly after the
- * cursor, or null without one. Shared by patient and provider search.
+ * The (familyName, givenName, id) a name-ordered list's cursor holds, or null without one: names as
+ * the data holds them and a plain id, or the cursor was not made by this API (BAD_USER_INPUT).
  */
-export function afterNameCursor(after: string | null | undefined) {
+export function decodeNameCursor(after: string | null | undefined): [family: string, given: string, id: string] | null {
   const cursor = decodeCursor(after);
   if (!cursor) return null;
-  const [family, given, id] = cursor.map(String) as [string, string, string];
   // A forged cursor may carry anything: names as the data holds them, and a plain id, or it is refused.
   if (
     cursor.length !== 3 ||
     !cursor.every((part) => typeof part === 'string' && part.length <= 200 && STORABLE.test(part)) ||
-    !PLAIN_ID.test(id)
+    !PLAIN_ID.test(cursor[2] as string)
   ) {
     throw badUserInput('after', 'is not a cursor returned by this API');
   }
+  return cursor as [string, string, string];
+}
+
+/**
+ * Keyset condition for lists ordered by (familyName, givenName, id): the rows strictly after the
+ * cursor, or null without one. Shared by provider search and a clinician's patient list.
+ */
+export function afterNameCursor(after: string | null | undefined) {
+  const cursor = decodeNameCursor(after);
+  if (!cursor) return null;
+  const [family, given, id] = cursor;
   return {
     OR: [
       { familyName: { gt: family } },

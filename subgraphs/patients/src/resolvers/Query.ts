@@ -1,14 +1,15 @@
 import type { Prisma } from '@healthgraph/db';
-import { nameSearchWhere, pageByName, pageSize } from '@healthgraph/kit';
+import { nameSearchTerms, pageByName, pageSize } from '@healthgraph/kit';
 import { badUserInput, forbidden, notFound } from '@healthgraph/platform';
 import type { Context } from '../context.js';
+import { searchPatientPage } from '../search.js';
 
 interface Page {
   first?: number | null;
   after?: string | null;
 }
 
-/** Keyset pagination in (familyName, givenName, id) order: stable under inserts, one statement a page. */
+/** A clinician's list, keyset-paged in (familyName, givenName, id) order: stable under inserts, one statement a page. */
 const patientPage = ({ data }: Context, where: Prisma.PatientWhereInput, page: Page) =>
   pageByName((args) => data.prisma.patient.findMany(args), [where], page);
 
@@ -29,7 +30,8 @@ export const Query = {
   },
 
   searchPatients: async (_: unknown, args: SearchArgs, context: Context) => {
-    const { policy, audit } = context.data;
+    const { data } = context;
+    const { policy, audit } = data;
     const { name, birthDate, mrn } = args;
     const scope = policy.patientsWhere();
     if (!policy.search.allowed || !scope) {
@@ -38,17 +40,15 @@ export const Query = {
     }
     // Minimum necessary: no open-ended listing of every patient; a search names what it looks for.
     if (!name?.trim() && !birthDate && !mrn?.trim()) throw badUserInput('name', 'give at least one of name, birthDate or mrn');
-    const nameTerms = nameSearchWhere(name);
+    const terms = nameSearchTerms(name);
     // Break-glass is for the one patient in front of the clinician: a search must identify them, and lists a handful.
-    if (policy.search.criteria === 'identifying' && !mrn?.trim() && !(name?.trim() && birthDate)) {
+    if (policy.search.criteria === 'identifying' && !mrn?.trim() && !(terms.length > 0 && birthDate)) {
       audit.denied(null, 'Patient', 'Query.searchPatients');
       throw badUserInput('mrn', 'break-glass search needs an MRN, or a name together with a birth date');
     }
     if (!policy.search.paging && args.after) throw badUserInput('after', 'break-glass search does not page further: narrow the search');
-    const filters: Prisma.PatientWhereInput[] = [scope, ...nameTerms];
-    if (birthDate) filters.push({ birthDate });
-    if (mrn?.trim()) filters.push({ mrn: mrn.trim() });
-    return patientPage(context, { AND: filters }, { ...args, first: Math.min(pageSize(args.first), policy.search.maxResults) });
+    const size = Math.min(pageSize(args.first), policy.search.maxResults);
+    return searchPatientPage(data.prisma, policy, { terms, birthDate, mrn: mrn?.trim() }, { size, after: args.after });
   },
 
   myPatients: async (_: unknown, args: Page, context: Context) => {
