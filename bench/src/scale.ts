@@ -61,6 +61,8 @@ export interface ScaleOptions {
 
 /** Surnames' beginnings: the five most common (each thousands of rows at a million patients), and rare ones from the long tail. */
 export const COMMON_PREFIXES = ['Gar', 'Smi', 'Ngu', 'Oka', 'Mul'];
+/** Given names' beginnings: the seed draws each of its 60 given names for about one patient in 60 (16,700 at a million). */
+export const COMMON_GIVEN_PREFIXES = ['Mat', 'Sof', 'Ele', 'Kwa', 'Ing'];
 export const RARE_PREFIXES = FAMILY_NAMES.slice(-40)
   .filter((_, i) => i % 4 === 0)
   .map((name) => name.slice(0, 7));
@@ -561,6 +563,15 @@ async function planOperations(
       operation: `SearchPatients name (front desk, first 20): ${COMMON_PREFIXES.join(', ')}`,
       root: 'searchPatients',
       requests: times(50, (i) => ({ token: round(desk, i), body: body('SearchPatients', { name: round(COMMON_PREFIXES, i), first: 20 }) })),
+    },
+    {
+      name: 'name search, common given name',
+      operation: `SearchPatients name (front desk, first 20): ${COMMON_GIVEN_PREFIXES.join(', ')}`,
+      root: 'searchPatients',
+      requests: times(50, (i) => ({
+        token: round(desk, i),
+        body: body('SearchPatients', { name: round(COMMON_GIVEN_PREFIXES, i), first: 20 }),
+      })),
     },
     {
       name: 'name search, rare prefix',
