@@ -71,8 +71,10 @@ export function activeMembership(now: Date): Prisma.CareTeamMemberWhereInput {
 /** The same rule as SQL over a membership's alias, at the application's `now` (as the Prisma filter), for loaders that skip the query builder. */
 export const activeMembershipAt = (alias: string, now: Date): Prisma.Sql =>
   Sql.sql`${Sql.raw(`${alias}."periodStart"`)} <= ${now} AND (${Sql.raw(`${alias}."periodEnd"`)} IS NULL OR ${Sql.raw(`${alias}."periodEnd"`)} > ${now})`;
-const activeMembershipSql = (alias: string) =>
-  Sql.sql`${Sql.raw(`${alias}."periodStart"`)} <= now() AND (${Sql.raw(`${alias}."periodEnd"`)} IS NULL OR ${Sql.raw(`${alias}."periodEnd"`)} > now())`;
+// The statements' own SQL uses the application's clock too, never the database's now(): the columns
+// are UTC timestamps without a zone, and now() compared with them shifts by the session's time zone
+// (an ended membership stayed in reach for hours west of UTC).
+const activeMembershipSql = (alias: string) => activeMembershipAt(alias, new Date());
 
 /** Whether a consent is in force at `now`: granted, not revoked, not lapsed. One definition, as a Prisma filter and as SQL. */
 export function activeConsent(now: Date): Prisma.ConsentWhereInput {
@@ -84,8 +86,7 @@ export const consentInForce = (consent: { revokedAt: Date | null; validUntil: Da
 /** The same rule as SQL over a consent's alias, at the application's `now` (as the Prisma filter). */
 export const activeConsentAt = (alias: string, now: Date): Prisma.Sql =>
   Sql.sql`${Sql.raw(`${alias}."revokedAt"`)} IS NULL AND (${Sql.raw(`${alias}."validUntil"`)} IS NULL OR ${Sql.raw(`${alias}."validUntil"`)} > ${now})`;
-const activeConsentSql = (alias: string) =>
-  Sql.sql`${Sql.raw(`${alias}."revokedAt"`)} IS NULL AND (${Sql.raw(`${alias}."validUntil"`)} IS NULL OR ${Sql.raw(`${alias}."validUntil"`)} > now())`;
+const activeConsentSql = (alias: string) => activeConsentAt(alias, new Date());
 
 export interface SearchRule {
   allowed: boolean;
