@@ -66,13 +66,14 @@ const nodesOf = (plan: PlanNode): PlanNode[] => [plan, ...(plan.Plans ?? []).fla
  * and returns that statement's plan for the same parameters, every node of it. With `seqscan: false`
  * the planner is told to avoid reading whole tables where it has any other way: a plan that still
  * does has no index that can serve the statement; `bitmapscan: false` likewise leaves it index
- * scans, which keep an index's order. With `analyze` the statement runs and each node
+ * scans, which keep an index's order, and `indexscan: false` leaves it bitmap scans, which use
+ * only an index's conditions (not its order). With `analyze` the statement runs and each node
  * tells how many rows it produced.
  */
 export async function planOf(
   db: Database,
   query: () => Promise<unknown>,
-  { seqscan = true, bitmapscan = true, analyze = false } = {},
+  { seqscan = true, bitmapscan = true, indexscan = true, analyze = false } = {},
 ): Promise<PlanNode[]> {
   const sent: { sql: string; params: string }[] = [];
   const stop = db.onQuery((sql, params) => sent.push({ sql, params }));
@@ -87,6 +88,7 @@ export async function planOf(
   const rows = await db.prisma.$transaction(async (tx) => {
     if (!seqscan) await tx.$executeRawUnsafe('SET LOCAL enable_seqscan = off');
     if (!bitmapscan) await tx.$executeRawUnsafe('SET LOCAL enable_bitmapscan = off');
+    if (!indexscan) await tx.$executeRawUnsafe('SET LOCAL enable_indexscan = off');
     return tx.$queryRawUnsafe<Record<string, unknown>[]>(
       `EXPLAIN (${analyze ? 'ANALYZE, ' : ''}FORMAT JSON) ${only.sql}`,
       ...JSON.parse(only.params),
