@@ -1,7 +1,7 @@
 import { applyMigrations, type Database, openDatabase } from '@healthgraph/db';
 import { GraphQLError } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { escapeLikePattern, nameSearchWhere } from './name-search.js';
+import { escapeLikePattern, nameSearchTerms, nameSearchWhere } from './name-search.js';
 import { afterNameCursor, nameCursorOf } from './pagination.js';
 
 const NAMES: [given: string, family: string][] = [
@@ -126,6 +126,11 @@ describe('name search', () => {
 
   it('refuses more than 100 characters', () => {
     expect(refusal(() => nameSearchWhere('x'.repeat(101))).extensions.code).toBe('BAD_USER_INPUT');
+    expect(nameSearchTerms('maria de la cruz')).toHaveLength(4);
+    expect(refusal(() => nameSearchTerms('a b c d e', 'query')).extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      argumentName: 'query',
+    });
     expect(nameSearchWhere('x'.repeat(100))).toHaveLength(1);
   });
 
@@ -133,7 +138,7 @@ describe('name search', () => {
     expect(escapeLikePattern('a\\%_b')).toBe('a\\\\\\%\\_b');
   });
 
-  it('is served by the trigram indexes, not a scan of every row', async () => {
+  it("is served by the providers' trigram indexes, not a scan of every row (patients have ordered indexes of their own)", async () => {
     // The shape Prisma sends for nameSearchWhere (captured from its query log), with the scan ruled out as a choice.
     const plan = async (table: string) =>
       (
@@ -146,7 +151,7 @@ describe('name search', () => {
       )
         .map((row) => row['QUERY PLAN'])
         .join('\n');
-    for (const table of ['Patient', 'Provider']) {
+    for (const table of ['Provider']) {
       const text = await plan(table);
       expect(text).toContain(`${table}_givenName_trgm_idx`);
       expect(text).toContain(`${table}_familyName_trgm_idx`);

@@ -2,6 +2,8 @@ import { badUserInput } from '@healthgraph/platform';
 
 /** Longest name search accepted, in characters. */
 export const MAX_NAME_SEARCH_LENGTH = 100;
+/** Most words a name search may have: a given and a family name of two words each ("Maria de la Cruz"). */
+export const MAX_NAME_SEARCH_TERMS = 4;
 
 interface PrefixFilter {
   startsWith: string;
@@ -24,7 +26,7 @@ export function escapeLikePattern(term: string): string {
 
 /**
  * The terms of a name search: its whitespace-separated words, each of which must begin the given or
- * the family name. An absent or blank name has none. A name that is too long, or holds a NUL (which
+ * the family name. An absent or blank name has none. A name that is too long or has too many words, or holds a NUL (which
  * PostgreSQL refuses in text, failing the whole statement), is refused as BAD_USER_INPUT naming
  * `argument`.
  */
@@ -32,7 +34,9 @@ export function nameSearchTerms(name: string | null | undefined, argument = 'nam
   if (name === null || name === undefined) return [];
   if (name.length > MAX_NAME_SEARCH_LENGTH) throw badUserInput(argument, `must be at most ${MAX_NAME_SEARCH_LENGTH} characters`);
   if (name.includes('\u0000')) throw badUserInput(argument, 'must not contain a NUL character');
-  return [...new Set(name.trim().split(/\s+/).filter(Boolean))];
+  const terms = [...new Set(name.trim().split(/\s+/).filter(Boolean))];
+  if (terms.length > MAX_NAME_SEARCH_TERMS) throw badUserInput(argument, `must be at most ${MAX_NAME_SEARCH_TERMS} words`);
+  return terms;
 }
 
 /**

@@ -135,6 +135,9 @@ describe.each(SCRATCH_KINDS)('patient search ($label)', ({ kind, available }) =>
       { terms: ['garcia', 'ga'] },
       { terms: ['gar', 'ava'] },
       { terms: ['g', 'g'] },
+      { terms: ['g', 'ga', 'GAR'] },
+      { terms: ['gar', 'ava', 'ab'] },
+      { terms: ['a', 'b', 'c', 'd'] },
       { terms: ['mck'] },
       { terms: ['de'] },
       { terms: ['o'] },
@@ -152,6 +155,43 @@ describe.each(SCRATCH_KINDS)('patient search ($label)', ({ kind, available }) =>
       }
     }
   }, 120_000);
+
+  it('reads nothing when the terms cannot all begin one of two names', async () => {
+    const sent: string[] = [];
+    const stop = db.onQuery((sql) => sent.push(sql));
+    try {
+      expect(await ids({ terms: ['a', 'b', 'c'] })).toEqual([]);
+      expect(await ids({ terms: ['Gar', 'ava', 'Smi', 'jo'] })).toEqual([]);
+    } finally {
+      stop();
+    }
+    expect(sent).toEqual([]);
+  });
+
+  it("keeps a care team's reach to the application's clock, whatever the session's time zone", async () => {
+    // A membership that ended an hour ago (UTC, as stored): west of UTC, the database's now() would still count it.
+    const patientId = 'pat-o-0001';
+    expect(careTeam.has(patientId)).toBe(false);
+    await db.prisma.careTeamMember.create({
+      data: {
+        id: 'ctm-search-ended',
+        patientId,
+        providerId: CLINICIAN,
+        role: 'ATTENDING',
+        periodStart: new Date(Date.now() - 86_400_000),
+        periodEnd: new Date(Date.now() - 3_600_000),
+      },
+    });
+    const clinician = policyFor(principal('CLINICIAN', CLINICIAN, 'TREAT'));
+    const mrn = `MRN-${patientId}`;
+    const found = await db.prisma.$transaction(async (tx) => {
+      await tx.$executeRawUnsafe("SET LOCAL timezone = 'America/New_York'");
+      return searchPatientPage(tx, clinician, { terms: [], mrn }, { size: 5 });
+    });
+    expect(found.edges).toEqual([]);
+    expect((await page({ terms: [], mrn }, 5)).edges.map((e) => e.node.id)).toEqual([patientId]);
+    await db.prisma.careTeamMember.delete({ where: { id: 'ctm-search-ended' } });
+  });
 
   it('finds by MRN exactly, and finds nothing for a partial one', async () => {
     expect(await ids({ terms: [], mrn: 'MRN-pat-c-0042' })).toEqual(['pat-c-0042']);

@@ -29,6 +29,28 @@ const keyRange = (key: Prisma.Sql, term: string) => Prisma.sql`${key} >= lower($
  */
 const begins = (key: Prisma.Sql, term: string) => Prisma.sql`left(${key}, char_length(lower(${term}))) = lower(${term})`;
 
+const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
+
+/**
+ * The terms that decide a search, or null when no patient can match. A term that begins another is
+ * implied by it ("jo" by "john"), and two terms where neither begins the other cannot begin the same
+ * name: so once such terms are dropped, more than two left (one for each name) match no one, and
+ * nothing is read. That is decided here for ASCII terms only, whose case folding is the same here
+ * and in the database; the others are kept as they are.
+ */
+export function decisiveTerms(terms: readonly string[]): string[] | null {
+  const folded = new Map<string, string>();
+  const others = new Set<string>();
+  for (const term of terms) {
+    if (!PRINTABLE_ASCII.test(term)) others.add(term);
+    else if (!folded.has(term.toLowerCase())) folded.set(term.toLowerCase(), term);
+  }
+  const keys = [...folded.keys()];
+  const ascii = keys.filter((key) => !keys.some((other) => other !== key && other.startsWith(key)));
+  if (ascii.length > 2) return null;
+  return [...ascii.map((key) => folded.get(key)!), ...others];
+}
+
 /**
  * One page of patients matching `criteria` within the caller's reach, in case-folded name order
  * (lower(familyName), lower(givenName), id), keyset-paged by the names and id of the last row.
@@ -48,9 +70,11 @@ export async function searchPatientPage(
   page: { size: number; after?: string | null },
 ): Promise<Connection<SearchRow>> {
   const cursor = decodeNameCursor(page.after);
+  const decisive = decisiveTerms(criteria.terms);
+  if (decisive === null) return toConnection([], page.size, nameCursorOf);
   const limit = Prisma.raw(String(page.size + 1));
   const conditions = [policy.patientScopeSql(Prisma.raw('p."id"'))];
-  for (const term of criteria.terms) conditions.push(Prisma.sql`(${begins(FAMILY_KEY, term)} OR ${begins(GIVEN_KEY, term)})`);
+  for (const term of decisive) conditions.push(Prisma.sql`(${begins(FAMILY_KEY, term)} OR ${begins(GIVEN_KEY, term)})`);
   if (criteria.birthDate) conditions.push(Prisma.sql`p."birthDate" = ${criteria.birthDate.toISOString().slice(0, 10)}::date`);
   if (criteria.mrn) conditions.push(Prisma.sql`p."mrn" = ${criteria.mrn}`);
   if (cursor) {
@@ -60,13 +84,13 @@ export async function searchPatientPage(
   const where = Prisma.join(conditions, ' AND ');
   // Only the columns the caller's view holds (names from the policy's own table, never from a caller).
   const columns = Prisma.raw(['id', ...policy.patientColumns].map((column) => `p."${column}"`).join(', '));
-  const [first, ...rest] = criteria.terms;
+  const [first, ...rest] = decisive;
   if (first === undefined) {
     const rows = await prisma.$queryRaw<SearchRow[]>(Prisma.sql`SELECT ${columns} FROM "Patient" p WHERE ${where} ${ORDER} LIMIT ${limit}`);
     return toConnection(rows, page.size, nameCursorOf);
   }
   const longest = rest.reduce((a, b) => (b.length > a.length ? b : a), first);
-  const byFamily = criteria.terms.map(
+  const byFamily = decisive.map(
     (term) => Prisma.sql`(SELECT p."id" FROM "Patient" p WHERE ${keyRange(FAMILY_KEY, term)} AND ${where} ${ORDER} LIMIT ${limit})`,
   );
   // Each range is planned on its own (MATERIALIZED), so that none is read in another order to suit
