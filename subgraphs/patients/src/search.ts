@@ -60,8 +60,9 @@ export function decisiveTerms(terms: readonly string[]): string[] | null {
  * `Patient_name_key_idx` per term (family names beginning it), each read in order up to a page,
  * and from the given names beginning the longest term: each distinct one is found by a skip
  * through `Patient_given_key_idx` and read in family order up to a page. However many patients
- * share a common surname or a common given name, a page reads a page per range. The reach is the
- * policy's own SQL; the columns read are the view's.
+ * share a surname or a given name, a page reads up to a page per range: one per term, and one per
+ * distinct given name beginning the longest term (README, "Not built yet", for prefixes many given
+ * names share). The reach is the policy's own SQL; the columns read are the view's.
  */
 export async function searchPatientPage(
   prisma: { $queryRaw<T>(query: Prisma.Sql): Promise<T> },
@@ -93,6 +94,16 @@ export async function searchPatientPage(
   const byFamily = decisive.map(
     (term) => Prisma.sql`(SELECT p."id" FROM "Patient" p WHERE ${keyRange(FAMILY_KEY, term)} AND ${where} ${ORDER} LIMIT ${limit})`,
   );
+  // Two ASCII terms left begin no single name together (decisiveTerms), so no given name begins
+  // them all: the family ranges hold every match, and the given names are not walked.
+  const byGiven =
+    decisive.filter((term) => PRINTABLE_ASCII.test(term)).length >= 2
+      ? []
+      : [
+          Prisma.sql`SELECT m."id" FROM "givenNames" g CROSS JOIN LATERAL (
+            SELECT p."id" FROM "Patient" p WHERE ${GIVEN_KEY} = g."key" AND ${where} ORDER BY ${FAMILY_KEY}, p."id" LIMIT ${limit}
+          ) m WHERE g."key" IS NOT NULL`,
+        ];
   // Each range is planned on its own (MATERIALIZED), so that none is read in another order to suit
   // the join; the page's rows are then fetched by id.
   const rows = await prisma.$queryRaw<SearchRow[]>(Prisma.sql`
@@ -102,11 +113,7 @@ export async function searchPatientPage(
       SELECT (SELECT min(${GIVEN_KEY}) FROM "Patient" p WHERE ${GIVEN_KEY} > g."key" AND ${keyRange(GIVEN_KEY, longest)})
         FROM "givenNames" g WHERE g."key" IS NOT NULL
     ), "matches"("id") AS MATERIALIZED (
-      ${Prisma.join(byFamily, ' UNION ALL ')}
-      UNION ALL
-      SELECT m."id" FROM "givenNames" g CROSS JOIN LATERAL (
-        SELECT p."id" FROM "Patient" p WHERE ${GIVEN_KEY} = g."key" AND ${where} ORDER BY ${FAMILY_KEY}, p."id" LIMIT ${limit}
-      ) m WHERE g."key" IS NOT NULL
+      ${Prisma.join([...byFamily, ...byGiven], ' UNION ALL ')}
     )
     SELECT ${columns} FROM "Patient" p WHERE p."id" IN (SELECT "id" FROM "matches")
     ${ORDER} LIMIT ${limit}`);
