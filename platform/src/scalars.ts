@@ -12,6 +12,8 @@ function parseDate(value: unknown): Date {
   if (!match) throw invalid('Date', 'must be a calendar date as YYYY-MM-DD');
   const date = new Date(`${value}T00:00:00Z`);
   if (Number.isNaN(date.getTime()) || date.getUTCDate() !== Number(match[3])) throw invalid('Date', 'is not a real calendar date');
+  // PostgreSQL has no year 0 (1 BC comes before AD 1): refused here, not as a failed statement.
+  if (date.getUTCFullYear() < 1) throw invalid('Date', 'must be in year 1 or later');
   return date;
 }
 
@@ -20,6 +22,7 @@ function parseDateTime(value: unknown): Date {
     throw invalid('DateTime', 'must be an ISO 8601 date-time with a time zone, e.g. 2026-11-23T09:30:00Z');
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) throw invalid('DateTime', 'is not a real date-time');
+  if (date.getUTCFullYear() < 1) throw invalid('DateTime', 'must be in year 1 or later');
   return date;
 }
 
