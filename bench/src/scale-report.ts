@@ -3,6 +3,7 @@
  * at the small and the large size, the seeding time and the table sizes, as JSON and Markdown.
  * Pure functions only (the orchestrator is `scale.ts`).
  */
+import type { PlanNode } from '@healthgraph/db';
 import { quantile } from './report.js';
 
 /** What the scale load process is asked to send. */
@@ -39,18 +40,6 @@ export function answerCode(status: number, body: string, root: string): string |
   }
   if (parsed.errors?.length) return parsed.errors[0]!.extensions?.code ?? 'UNCODED';
   return parsed.data?.[root] == null ? 'NO_DATA' : undefined;
-}
-
-/** A plan node as EXPLAIN (FORMAT JSON) writes it, with the fields read here. */
-export interface PlanNode {
-  'Node Type': string;
-  'Index Name'?: string;
-  'Relation Name'?: string;
-  'Actual Rows'?: number;
-  'Actual Loops'?: number;
-  'Shared Hit Blocks'?: number;
-  'Shared Read Blocks'?: number;
-  Plans?: PlanNode[];
 }
 
 /** What one EXPLAIN (ANALYZE, BUFFERS) of one statement found. */

@@ -49,13 +49,15 @@ export async function openScratchDatabase(
   };
 }
 
-/** A plan node of EXPLAIN (FORMAT JSON), with what tests read; `Actual Rows` only with `analyze`. */
+/** A plan node of EXPLAIN (FORMAT JSON), with the fields read by tests and the scale bench; actual rows and buffers only with ANALYZE (and BUFFERS). */
 export interface PlanNode {
   'Node Type': string;
   'Index Name'?: string;
   'Relation Name'?: string;
   'Actual Rows'?: number;
   'Actual Loops'?: number;
+  'Shared Hit Blocks'?: number;
+  'Shared Read Blocks'?: number;
   Plans?: PlanNode[];
 }
 
