@@ -8,6 +8,7 @@
  * and the JWKS endpoint; each gateway runs in its own process, started from its production entry
  * point; load comes from a separate autocannon process per run.
  */
+import './production-mode.js';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

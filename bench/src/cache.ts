@@ -5,6 +5,7 @@
  * latency, SQL statements per request and the cache's hit rate per data class. It measures; it
  * asserts nothing.
  */
+import './production-mode.js';
 import { parseArgs } from 'node:util';
 import { applyMigrations, isEmpty, openDatabase, SEEDED, seedDatabase } from '@healthgraph/db';
 import { loadStackConfig as loadConfig, mintDevToken, startStack } from '@healthgraph/stack';

@@ -4,6 +4,7 @@
  * alternate in short rounds on the same stack, so a noisy machine weighs on both alike.
  * It measures; it asserts nothing.
  */
+import './production-mode.js';
 import { parseArgs } from 'node:util';
 import { applyMigrations, isEmpty, openDatabase, SEEDED, seedDatabase } from '@healthgraph/db';
 import { DEFAULT_MANIFEST_PATH, TrustedOperations } from '@healthgraph/gateway/persisted-queries';
