@@ -13,7 +13,10 @@ export interface VariantReport {
   name: string;
   label: string;
   requests: number;
+  /** Requests answered with no error: refusals (503, 429) and failures are not throughput. */
+  answered: number;
   seconds: number;
+  /** Answered requests per second. */
   throughput: number;
   latency: Latency;
   byKind: Partial<Record<Kind, Latency>>;
@@ -103,23 +106,28 @@ export function summarise(
       total.misses += misses;
     }
   }
+  // A lost slot race is an answer (SLOT_UNAVAILABLE, by design); a refusal or a failure is not.
+  const answered = requests - Object.values(errors).reduce((a, b) => a + b, 0);
+  const perAnswered = (total: number) => (answered > 0 ? total / answered : Number.NaN);
   const hits = runs.reduce((sum, r) => sum + r.cacheHits, 0);
   const lookups = hits + runs.reduce((sum, r) => sum + r.cacheMisses, 0);
   return {
     name,
     label,
     requests,
+    answered,
     seconds,
-    throughput: requests / seconds,
+    throughput: answered / seconds,
     latency: latencyOf(Object.values(samples).flat()),
     byKind: Object.fromEntries(Object.entries(samples).map(([kind, xs]) => [kind, latencyOf(xs)])),
     errors,
     slotConflicts,
-    sqlPerOperation: runs.reduce((sum, r) => sum + r.statements, 0) / requests,
+    // Per answered operation: the work refusals and failures cost is charged to the answers.
+    sqlPerOperation: perAnswered(runs.reduce((sum, r) => sum + r.statements, 0)),
     cacheHitRate: cached && lookups > 0 ? hits / lookups : undefined,
     cacheByClass: cached ? Object.fromEntries(Object.entries(cacheByClass).filter(([, c]) => c.hits + c.misses > 0)) : undefined,
-    gatewayCpuMsPerOperation: hasGateway ? runs.reduce((sum, r) => sum + r.gatewayCpuMs, 0) / requests : undefined,
-    subgraphCpuMsPerOperation: runs.reduce((sum, r) => sum + r.subgraphCpuMs, 0) / requests,
+    gatewayCpuMsPerOperation: hasGateway ? perAnswered(runs.reduce((sum, r) => sum + r.gatewayCpuMs, 0)) : undefined,
+    subgraphCpuMsPerOperation: perAnswered(runs.reduce((sum, r) => sum + r.subgraphCpuMs, 0)),
     peakRssMb,
   };
 }
@@ -140,7 +148,7 @@ function variantTable(variants: VariantReport[]): string {
       `| ${v.label} | ${v.throughput.toFixed(0)} | ${ms(v.latency.p50)} | ${ms(v.latency.p95)} | ${ms(v.latency.p99)} | ${errorText(v)} | ${v.sqlPerOperation.toFixed(2)} | ${v.cacheHitRate === undefined ? 'n/a' : `${(100 * v.cacheHitRate).toFixed(1)}%`} | ${v.gatewayCpuMsPerOperation === undefined ? 'n/a' : v.gatewayCpuMsPerOperation.toFixed(2)} | ${v.subgraphCpuMsPerOperation.toFixed(2)} | ${v.peakRssMb === undefined ? 'n/a' : v.peakRssMb.toFixed(0)} |`,
   );
   return [
-    '| variant | req/s | p50 ms | p95 ms | p99 ms | errors | SQL / op | cache hit rate | gateway CPU ms / op | subgraph CPU ms / op | gateway peak RSS MB |',
+    '| variant | answered req/s | p50 ms | p95 ms | p99 ms | refused or failed | SQL / op | cache hit rate | gateway CPU ms / op | subgraph CPU ms / op | gateway peak RSS MB |',
     '| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
   ].join('\n');
@@ -174,6 +182,8 @@ export function renderMarkdown(report: BenchReport): string {
     '',
     `Setup: ${report.setup.database}; cache ${report.setup.cache}; ${report.setup.patients} seeded patients; this gateway runs with ${report.setup.ourGateway}. ` +
       `${report.setup.rounds} rounds of ${report.setup.secondsPerRound} s per variant, the order rotating each round, after a warm-up.`,
+    '',
+    'Answered req/s counts answers with no error (a booking that lost its slot to another is an answer); latency is over every request, refusals included; SQL and CPU are per answered operation.',
     '',
     `## Portal mix (c=${report.setup.connections}): 40% patient lookup, 30% clinical record, 20% scheduling (slots, then booking), 10% provider search`,
     '',
