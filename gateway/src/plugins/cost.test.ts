@@ -17,7 +17,7 @@ const SDL = `
   type Conn { edges: [Edge!]! pageInfo: Info! }
   type Edge { node: Patient! cursor: String! }
   type Info { hasNext: Boolean! }
-  type Patient { id: ID! name: String! allergies: [Allergy!]! @listSize(assumedSize: 5) notes(first: Int): [Note!]! @cost(weight: 3) @listSize(slicingArguments: ["first"], assumedSize: 10) }
+  type Patient { id: ID! name: String! summary: String @cost(weight: 2) allergies: [Allergy!]! @listSize(assumedSize: 5) notes(first: Int): [Note!]! @cost(weight: 3) @listSize(slicingArguments: ["first"], assumedSize: 10) }
   type Allergy { id: ID! code: Code! }
   type Code { display: String! }
   type Note { id: ID! }
@@ -98,6 +98,13 @@ describe('requireOneSlicingArgument', () => {
     // 2 patients x 1 + 2 allergies x 1, against an estimate of 3 x (1 + 5 x 1) = 18.
     expect(actualCost(schema, rules, document, getOperationAST(document)!, data)).toBe(4);
     expect(estimate('{ patients(first: 3) { name allergies { id } } }').cost).toBe(18);
+  });
+
+  it('counts a weighted scalar once per value returned, and a null not at all', () => {
+    const document = parse('{ patients(first: 3) { summary } }');
+    const data = { patients: [{ summary: 'a' }, { summary: null }, { summary: 'c' }] };
+    // 3 patients x 1 + 2 summaries x 2.
+    expect(actualCost(schema, rules, document, getOperationAST(document)!, data)).toBe(7);
   });
 
   it('prices a fragment bomb without expanding it', () => {

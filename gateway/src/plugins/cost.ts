@@ -255,7 +255,10 @@ export function actualCost(
       if (selection.kind === Kind.FIELD) {
         if (selection.name.value.startsWith('__')) continue;
         const { weight, type } = fieldWeight(walk, parent, selection);
+        // Most fields are scalars of weight 0: nothing to count, and no list made to count it.
+        if (weight === 0 && !selection.selectionSet) continue;
         const result = record[selection.alias?.value ?? selection.name.value];
+        if (result === null || result === undefined) continue;
         const items = Array.isArray(result) ? result : [result];
         for (const item of items) {
           if (item === null || item === undefined) continue;
