@@ -247,27 +247,47 @@ export function actualCost(
   data: unknown,
 ): number {
   const walk = { rules, fragments: fragmentsOf(document), mutation: operation.operation === 'mutation' };
+  /** What each field of a selection set costs on a parent type, worked out once per walk, not once per item of a list. */
+  type Priced = { key: string; weight: number; type: GraphQLNamedType | undefined; set: SelectionSetNode | undefined };
+  const priced = new Map<SelectionSetNode, Map<GraphQLNamedType, Priced[]>>();
+  const fieldsOfSet = (set: SelectionSetNode, parent: GraphQLNamedType): Priced[] => {
+    let byParent = priced.get(set);
+    if (!byParent) {
+      byParent = new Map();
+      priced.set(set, byParent);
+    }
+    let fields = byParent.get(parent);
+    if (!fields) {
+      fields = [];
+      for (const selection of set.selections) {
+        if (selection.kind !== Kind.FIELD || selection.name.value.startsWith('__')) continue;
+        const { weight, type } = fieldWeight(walk, parent, selection);
+        // Most fields are scalars of weight 0: nothing to count.
+        if (weight === 0 && !selection.selectionSet) continue;
+        fields.push({ key: selection.alias?.value ?? selection.name.value, weight, type, set: selection.selectionSet });
+      }
+      byParent.set(parent, fields);
+    }
+    return fields;
+  };
   const cost = (set: SelectionSetNode, parent: GraphQLNamedType, value: unknown, spreads: ReadonlySet<string>): number => {
     if (!value || typeof value !== 'object') return 0;
     const record = value as Record<string, unknown>;
     let total = 0;
+    for (const { key, weight, type, set: childSet } of fieldsOfSet(set, parent)) {
+      const result = record[key];
+      if (result === null || result === undefined) continue;
+      const items = Array.isArray(result) ? result : [result];
+      for (const item of items) {
+        if (item === null || item === undefined) continue;
+        total += weight + (childSet && type ? cost(childSet, type, item, spreads) : 0);
+      }
+    }
     for (const selection of set.selections) {
-      if (selection.kind === Kind.FIELD) {
-        if (selection.name.value.startsWith('__')) continue;
-        const { weight, type } = fieldWeight(walk, parent, selection);
-        // Most fields are scalars of weight 0: nothing to count, and no list made to count it.
-        if (weight === 0 && !selection.selectionSet) continue;
-        const result = record[selection.alias?.value ?? selection.name.value];
-        if (result === null || result === undefined) continue;
-        const items = Array.isArray(result) ? result : [result];
-        for (const item of items) {
-          if (item === null || item === undefined) continue;
-          total += weight + (selection.selectionSet && type ? cost(selection.selectionSet, type, item, spreads) : 0);
-        }
-      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+      if (selection.kind === Kind.INLINE_FRAGMENT) {
         const type = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;
         if (type) total += cost(selection.selectionSet, type, value, spreads);
-      } else {
+      } else if (selection.kind === Kind.FRAGMENT_SPREAD) {
         const fragment = walk.fragments.get(selection.name.value);
         const type = fragment && schema.getType(fragment.typeCondition.name.value);
         if (fragment && type && !spreads.has(fragment.name.value))
