@@ -106,7 +106,12 @@ export function withAuditSelections(schema: GraphQLSchema, document: DocumentNod
 class Disclosures {
   private readonly byKey = new Map<string, { patientId: string | null; resourceType: string; ids: Set<string>; paths: Set<string> }>();
 
-  add(patientId: string | null, resourceType: string, id: unknown, coordinate: string): void {
+  add(patientId: string | null, resourceType: string, id: unknown, path: string): void {
+    this.of(patientId, resourceType, id).add(path);
+  }
+
+  /** The coordinates disclosed of one object: looked up once per object, not once per field. */
+  of(patientId: string | null, resourceType: string, id: unknown): Set<string> {
     const key = `${patientId}\u0000${resourceType}`;
     let entry = this.byKey.get(key);
     if (!entry) {
@@ -114,7 +119,7 @@ class Disclosures {
       this.byKey.set(key, entry);
     }
     if (typeof id === 'string') entry.ids.add(id);
-    entry.paths.add(coordinate);
+    return entry.paths;
   }
 
   events(context: GatewayContext): AuditInput[] {
@@ -136,6 +141,22 @@ class Disclosures {
 }
 
 type Data = Record<string, unknown>;
+
+/** `Type.field`, made once per pair: an answer repeats the same few coordinates for every row. */
+const coordinates = new Map<string, Map<string, string>>();
+function coordinate(type: string, field: string): string {
+  let fields = coordinates.get(type);
+  if (!fields) {
+    fields = new Map();
+    coordinates.set(type, fields);
+  }
+  let made = fields.get(field);
+  if (made === undefined) {
+    made = `${type}.${field}`;
+    fields.set(field, made);
+  }
+  return made;
+}
 const isData = (value: unknown): value is Data => typeof value === 'object' && value !== null && !Array.isArray(value);
 const idOf = (value: unknown) => (isData(value) ? value[hidden('id')] : undefined);
 
@@ -190,6 +211,8 @@ export function disclosuresIn(schema: GraphQLSchema, document: DocumentNode, ope
     const patient = patientOf(concrete.name, value, enclosing);
     const phi = discloses(concrete.name);
     const node = phiNodeOf(concrete);
+    // Made on the object's first field in the answer: an object with every field null discloses nothing.
+    let paths: Set<string> | undefined;
     const visit = (selections: SelectionSetNode) => {
       for (const selection of selections.selections) {
         if (selection.kind === Kind.INLINE_FRAGMENT) {
@@ -205,7 +228,10 @@ export function disclosuresIn(schema: GraphQLSchema, document: DocumentNode, ope
         if (key.startsWith(HIDDEN) || selection.name.value === '__typename') continue;
         const child = value[key];
         if (child === null || child === undefined) continue;
-        if (phi) found.add(patient, concrete.name, idOf(value), `${concrete.name}.${selection.name.value}`);
+        if (phi) {
+          paths ??= found.of(patient, concrete.name, idOf(value));
+          paths.add(coordinate(concrete.name, selection.name.value));
+        }
         if (node && selection.name.value === 'cursor') {
           const behind = nodeBehind(value, patient);
           const nodeType = behind?.type ?? node.name;
