@@ -47,10 +47,20 @@ const PURPOSE_SCOPES: Record<Purpose, readonly Scope[]> = {
   BTG: ['patient:demographics', 'clinical:emergency'],
 };
 
+/** Each role and purpose pair's scopes, worked out once: the subgraphs' field rules ask for every field resolved. */
+const HELD = new Map<string, ReadonlySet<Scope>>();
+
 /** The one answer to "which scopes does this caller hold": its role's, narrowed by its purpose. */
 export function scopesFor(principal: Pick<Principal, 'role' | 'purpose'>): ReadonlySet<Scope> {
-  const allowed = new Set(PURPOSE_SCOPES[principal.purpose]);
-  return new Set(ROLE_SCOPES[principal.role].filter((scope) => allowed.has(scope)));
+  const key = `${principal.role}\u0000${principal.purpose}`;
+  let held = HELD.get(key);
+  if (!held) {
+    const allowed = new Set(PURPOSE_SCOPES[principal.purpose]);
+    held = new Set(ROLE_SCOPES[principal.role].filter((scope) => allowed.has(scope)));
+    // Only the pairs the tables name are kept: the map cannot grow past 6 roles x 5 purposes.
+    if (Object.hasOwn(ROLE_SCOPES, principal.role) && Object.hasOwn(PURPOSE_SCOPES, principal.purpose)) HELD.set(key, held);
+  }
+  return held;
 }
 
 /** @requiresScopes semantics: any one of the groups, with every scope of that group. */
