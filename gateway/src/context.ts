@@ -13,6 +13,8 @@ export interface GatewayContext {
   subgraphToken: string;
   /** The caller's priority class (priority.ts): who is served first under load. */
   priority: PriorityClass;
+  /** When the request reached the gateway (performance.now()): a shared read never answers it from a call started earlier. */
+  receivedAt: number;
 }
 
 /**
@@ -28,6 +30,7 @@ export function createContextFactory(
   return (req) => {
     let built = contexts.get(req);
     if (!built) {
+      const receivedAt = performance.now();
       built = (async () => {
         const { requestId, correlationId } = requestIdsOf(req);
         const principal = await verify(req.headers.authorization);
@@ -37,6 +40,7 @@ export function createContextFactory(
           correlationId,
           subgraphToken: await signInternalToken(tokenKey, principal, requestId, correlationId),
           priority: classify(principal),
+          receivedAt,
         };
       })();
       contexts.set(req, built);

@@ -8,6 +8,7 @@ import type { SubgraphName } from './compose.js';
 import type { GatewayConfig } from './config.js';
 import type { GatewayContext } from './context.js';
 import { fieldAuthorizationRan } from './plugins/field-authorization.js';
+import { SharedReads } from './shared-reads.js';
 import { CircuitOpenError, SubgraphCalls, SubgraphTimeoutError } from './subgraph-resilience.js';
 
 type ProcessOptions = Parameters<RemoteGraphQLDataSource<GatewayContext>['process']>[0];
@@ -31,6 +32,9 @@ export interface SubgraphFetchers {
  * missing, without internal detail.
  */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  /** The same caller's identical reads in flight at once share one call (shared-reads.ts). */
+  private readonly shared: SharedReads;
+
   constructor(
     private readonly serviceName: string,
     url: string,
@@ -38,6 +42,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     private readonly calls: SubgraphCalls,
   ) {
     super({ url, fetcher: fetchers.normal });
+    this.shared = new SharedReads(serviceName);
     // RemoteGraphQLDataSource (2.14.4) sends through its private sendRequest, which takes no
     // abort signal and picks no client; this instance's own replaces it (pinned version, and
     // test/resilience.test.ts fails if the deadline or breaker is not applied).
@@ -51,20 +56,29 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     injectTraceContext((name, value) => request.http?.headers.set(name, value));
   }
 
-  /** One subgraph call: through the breaker, within the deadline, retried once if it is a read. */
-  private send(request: SubgraphRequest, context: GatewayContext): Promise<SubgraphResponse> {
+  /**
+   * One subgraph call: through the breaker, within the deadline, retried once if it is a read. A
+   * read may instead be answered by the same caller's identical read in flight (shared-reads.ts).
+   */
+  private async send(request: SubgraphRequest, context: GatewayContext): Promise<SubgraphResponse> {
     const { http, ...body } = request;
     if (!http) throw new Error('Only HTTP subgraph requests are supported');
     const init = { method: http.method, headers: Object.fromEntries(http.headers), body: JSON.stringify(body) };
+    const emergency = context.priority === 'emergency';
     // Emergency requests have connections of their own: they never queue behind everyone else's calls.
-    const fetcher = context.priority === 'emergency' ? this.fetchers.emergency : this.fetchers.normal;
-    return this.calls.execute(!MUTATION.test(request.query ?? ''), async (signal) => {
-      const response = await fetcher(http.url, { ...init, signal });
-      if (!response.ok) throw await this.errorFromResponse(response);
-      const parsed = await this.parseBody(response);
-      if (typeof parsed !== 'object' || parsed === null) throw new Error('The subgraph answered without a JSON object');
-      return { ...(parsed as object), http: response } as SubgraphResponse;
-    });
+    const fetcher = emergency ? this.fetchers.emergency : this.fetchers.normal;
+    const read = !MUTATION.test(request.query ?? '');
+    const call = () =>
+      this.calls.execute(read, async (signal) => {
+        const response = await fetcher(http.url, { ...init, signal });
+        if (!response.ok) throw await this.errorFromResponse(response);
+        const parsed = await this.parseBody(response);
+        if (typeof parsed !== 'object' || parsed === null) throw new Error('The subgraph answered without a JSON object');
+        return { response, body: parsed as object };
+      });
+    const key = read ? SharedReads.keyOf(context.principal, emergency, init.body) : null;
+    const { response, body: answer } = await this.shared.read(key, context.receivedAt, call);
+    return { ...answer, http: response } as SubgraphResponse;
   }
 
   override async process(options: ProcessOptions) {

@@ -7,6 +7,12 @@ export const INTERNAL_ISSUER = 'healthgraph-gateway';
 export const INTERNAL_AUDIENCE = 'healthgraph-subgraphs';
 /** Short-lived: long enough for one request's fan-out, too short to be worth stealing. */
 export const INTERNAL_TOKEN_TTL_SECONDS = 60;
+/**
+ * The header every subgraph answer carries: how many refusals the subgraph recorded under the
+ * request's id (0 when none). The gateway lets a caller's identical read share an answer only
+ * when it says 0 (gateway/src/shared-reads.ts); without it, nothing is shared.
+ */
+export const REFUSALS_HEADER = 'x-healthgraph-refusals';
 /** Clock difference tolerated between gateway and subgraph hosts. */
 const CLOCK_SKEW_SECONDS = 5;
 

@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { type AuditInput, type AuditLog, type AuditOutcome, logger, type Principal } from '@healthgraph/platform';
+import { type AuditInput, type AuditLog, type AuditOutcome, logger, type Principal, REFUSALS_HEADER } from '@healthgraph/platform';
 
 /**
  * What one request refused (and, for writes, wrote), recorded beside the decision in the data
@@ -89,8 +89,10 @@ export function auditPlugin(log: AuditLog): ApolloServerPlugin<{ data?: { audit:
   return {
     async requestDidStart() {
       return {
-        async willSendResponse({ contextValue }) {
+        async willSendResponse({ contextValue, response }) {
           const events = contextValue?.data?.audit.take() ?? [];
+          // Whether this answer may also serve the same caller's identical read (the gateway's shared reads).
+          response.http.headers.set(REFUSALS_HEADER, String(events.filter((event) => event.outcome === 'DENIED').length));
           if (events.length === 0) return;
           await log
             .write(events)
