@@ -18,7 +18,8 @@ afterAll(() => stack?.close());
 const clinician: Caller = { role: 'CLINICIAN', sub: SEEDED.clinician };
 const otherClinician: Caller = { role: 'CLINICIAN', sub: SEEDED.otherClinician };
 const PANEL = `{ myPatients(first: 20) { edges { node { id name { text } birthDate allergies { id code { display } } vitals(last: 1) { code { display } value } } } } }`;
-const CHART = (id: string) => `{ patient(id: "${id}") { id name { text } allergies { id code { display } } conditions { id code { display } } } }`;
+const CHART = (id: string) =>
+  `{ patient(id: "${id}") { id name { text } allergies { id code { display } } conditions { id code { display } } } }`;
 
 let sequence = 0;
 /** Sends as `caller` with a correlation id of its own, so the request's audit events can be found. */
