@@ -4,7 +4,7 @@ import { counter, type Principal, REFUSALS_HEADER } from '@healthgraph/platform'
 const metrics = {
   shared: counter(
     'healthgraph_subgraph_shared_reads_total',
-    'Subgraph reads that found the same caller identical read in flight, by subgraph and outcome: joined (answered by it) or refetched (it recorded a refusal or failed, so this read made its own call)',
+    "Subgraph reads that found the same caller's identical read in flight, by subgraph and outcome: joined (answered by it) or refetched (its answer recorded a refusal or carried errors, so this read made its own call)",
     ['subgraph', 'outcome'] as const,
   ),
 };
@@ -31,16 +31,22 @@ interface InFlight {
  *   subgraph request's body, so an answer only ever goes to a caller the subgraph would have given
  *   exactly that answer. Break-glass and every emergency-class request are never merged: each one
  *   makes its own call, on its own connections.
- * - **Only reads.** Mutations always make their own call.
+ * - **Only the reads of a read.** Every subgraph call of a request that carries a mutation is its
+ *   own, its follow-up reads included: they must see the write the request itself just made.
+ * - **Only while the subgraph is healthy.** With its breaker open or probing, every read goes to
+ *   the breaker itself and is refused at once, not held behind the probe.
  * - **Never an older answer.** A read joins a call only if that call started after the read's
  *   request reached the gateway. Whatever was committed before the request arrived (a revoked
  *   consent, a booking, a write answered through any replica) is in the shared answer, exactly as
  *   in its own: the caches' "the next request sees the write" holds unchanged.
  * - **Never another request's refusals.** The subgraph records the refusals it makes under the
  *   request's id and says how many in its answer (REFUSALS_HEADER). A read joins only an answer that
- *   says 0; otherwise (or without the header, or if the shared call failed) it makes its own call,
- *   so its refusals are recorded under its own id. Disclosures are recorded by the gateway from each
- *   request's own final answer (plugins/audit.ts), so every request's are its own.
+ *   says 0 and carries no errors; otherwise (or without the header) it makes its own call, so its
+ *   refusals are recorded under its own id and a field that failed for the first is tried again for
+ *   it. Disclosures are recorded by the gateway from each request's own final answer
+ *   (plugins/audit.ts), so every request's are its own.
+ * - **A failed call fails its joiners at once** (a timeout, an HTTP error, the breaker): calling
+ *   again would make each joiner wait a second deadline, on a subgraph that just failed.
  *
  * Each joiner parses the answer's text again for itself: no object is shared between two requests' results.
  */
@@ -49,9 +55,12 @@ export class SharedReads {
 
   constructor(private readonly subgraph: string) {}
 
-  /** The sharing key of a read by this caller, or null when it must make its own call. */
-  static keyOf(principal: Principal, emergency: boolean, body: string): string | null {
-    if (emergency || principal.purpose === 'BTG' || principal.breakGlassReason !== undefined) return null;
+  /**
+   * The sharing key of a subgraph read by this caller, or null when it must make its own call: in
+   * an emergency-class request or one that carries a mutation, and for break-glass.
+   */
+  static keyOf(principal: Principal, body: string, request: { emergency: boolean; mutation: boolean }): string | null {
+    if (request.emergency || request.mutation || principal.purpose === 'BTG' || principal.breakGlassReason !== undefined) return null;
     return `${principal.sub}\u0000${principal.role}\u0000${principal.purpose}\u0000${body}`;
   }
 
@@ -60,8 +69,9 @@ export class SharedReads {
     if (key === null) return call();
     const current = this.inFlight.get(key);
     if (current && current.startedAt >= receivedAt) {
-      const shared = await current.answer.catch(() => undefined);
-      if (shared?.response.headers.get(REFUSALS_HEADER) === '0') {
+      const shared = await current.answer;
+      const errors = (shared.body as { errors?: unknown }).errors;
+      if (shared.response.headers.get(REFUSALS_HEADER) === '0' && !(Array.isArray(errors) && errors.length > 0)) {
         metrics.shared.inc({ subgraph: this.subgraph, outcome: 'joined' });
         return { response: shared.response, body: JSON.parse(await shared.response.text()) as object };
       }

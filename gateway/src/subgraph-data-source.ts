@@ -19,6 +19,9 @@ type SubgraphResponse = Awaited<ReturnType<RemoteGraphQLDataSource<GatewayContex
 /** Subgraph operations the planner writes for a mutation start with the keyword; everything else is a read. */
 const MUTATION = /^\s*mutation\b/;
 
+/** Requests that carry a mutation: none of their subgraph calls is shared (shared-reads.ts). */
+const mutating = new WeakSet<GatewayContext>();
+
 /** The HTTP clients a data source sends through: everyone's, and the few connections kept for emergencies. */
 export interface SubgraphFetchers {
   normal: Fetcher;
@@ -76,7 +79,11 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
         if (typeof parsed !== 'object' || parsed === null) throw new Error('The subgraph answered without a JSON object');
         return { response, body: parsed as object };
       });
-    const key = read ? SharedReads.keyOf(context.principal, emergency, init.body) : null;
+    // With the breaker open or probing, the breaker itself answers each read, at once.
+    const key =
+      read && this.calls.breaker.state === 'closed'
+        ? SharedReads.keyOf(context.principal, init.body, { emergency, mutation: mutating.has(context) })
+        : null;
     const { response, body: answer } = await this.shared.read(key, context.receivedAt, call);
     return { ...answer, http: response } as SubgraphResponse;
   }
@@ -86,6 +93,9 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     if (!fieldAuthorizationRan(options.context)) {
       throw new GraphQLError('Internal server error', { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
     }
+    // Marked before this request's first call: every call of a mutation's request is its own.
+    if ('incomingRequestContext' in options && options.incomingRequestContext.operation?.operation === 'mutation')
+      mutating.add(options.context);
     try {
       return await super.process(options);
     } catch (error) {
